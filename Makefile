@@ -1,0 +1,97 @@
+# Meso Assistant. `make help` lists the targets; README.md explains them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+MODEL := models/current.tar.gz
+
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
+export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
+
+.PHONY: help setup run test train validate stories pytest shell eval lint format bench audit \
+	system-deps web-deps facts clean lock
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(PY):
+	@python=$$(scripts/find-python.sh) || exit 1; \
+		echo "==> Creating $(VENV) with $$python"; \
+		"$$python" -m venv $(VENV)
+
+$(INSTALLED): requirements.txt constraints.txt pyproject.toml | $(PY)
+	@echo "==> Installing pinned dependencies (about 2 minutes on a fresh machine)"
+	$(PY) -m pip install --quiet --upgrade "pip==24.0" "setuptools==70.3.0" "wheel==0.45.1"
+	$(PY) -m pip install --progress-bar off -r requirements.txt -c constraints.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $@
+
+spacy_pipeline/meta.json: bot/nlp.py | $(INSTALLED)
+	@echo "==> Building the spaCy pipeline (blank English + lookup lemmatizer)"
+	$(PY) -m bot spacy build --force
+
+facts: $(INSTALLED) ## Rebuild the fact base from data/facts
+	@echo "==> Building the fact base"
+	$(PY) -m bot facts build
+
+web-deps: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	@echo "==> Installing widget assets (npm ci)"
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+setup: $(INSTALLED) spacy_pipeline/meta.json facts web-deps ## Create .venv, install pins, build spaCy pipeline and fact base
+	@mkdir -p var
+
+train: setup ## Train the Rasa model if data, config or domain changed
+	$(PY) -m bot train
+
+run: train ## Set up, train if needed, and serve bot, widget page and staff app
+	@$(PY) -m bot serve check-ports
+	@$(PY) -m bot serve urls
+	exec $(VENV)/bin/honcho start -f Procfile
+
+validate: setup ## rasa data validate (fails on warnings)
+	$(RASA) data validate --fail-on-warnings
+
+pytest: train system-deps ## Run the pytest suite (unit + integration + browser)
+	$(PY) -m pytest
+
+stories: train ## Rasa conversation tests (tests/test_stories.yml)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+		--fail-on-prediction-errors --out results/stories
+
+test: validate pytest stories ## Set up, then validate data, run pytest and the conversation tests
+
+system-deps: ## Install Chromium, PostgreSQL, Redis and nginx from Debian if missing (root)
+	@scripts/install-system-deps.sh
+
+shell: train ## Talk to the bot in the terminal (starts the action server too)
+	@$(PY) -m bot serve check-ports
+	$(VENV)/bin/honcho start -f Procfile actions & \
+		trap 'kill %1' EXIT; sleep 8; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+eval: setup ## NLU cross-validation + held-out comparison with Rasa's default pipeline
+	$(PY) scripts/evaluate_nlu.py
+
+lint: $(INSTALLED) ## ruff check + format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(INSTALLED) ## ruff format + autofix
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: train ## Latency, throughput, memory and cold-start benchmarks (results/)
+	$(PY) bench/run.py
+
+lock: $(INSTALLED) ## Regenerate constraints.txt from the current .venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^meso-assistant' > constraints.txt
+
+clean: ## Remove models, results and built artifacts (keeps var/ data)
+	rm -rf models results spacy_pipeline test-artifacts .pytest_cache

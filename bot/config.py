@@ -1,0 +1,144 @@
+"""The one configuration loader: environment variables plus the clinic config file.
+
+Every component (actions, channels, staff app, CLI, tests) reads settings from here,
+so a value has exactly one name and one default.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from bot import PROJECT_ROOT
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message names it and says how to fix it."""
+
+
+@dataclass(frozen=True)
+class ClinicConfig:
+    name: str
+    phone: str
+    emergency_number: str
+    email: str
+    hours: str
+    address: str
+    website_origins: tuple[str, ...]
+    retention_days: int = 90
+
+    def template_values(self) -> dict[str, str]:
+        """Values that domain responses may reference as {clinic_*} placeholders."""
+        return {
+            "clinic_name": self.name,
+            "clinic_phone": self.phone,
+            "clinic_emergency_number": self.emergency_number,
+            "clinic_email": self.email,
+            "clinic_hours": self.hours,
+            "clinic_address": self.address,
+        }
+
+
+_CLINIC_REQUIRED = ("name", "phone", "emergency_number", "email", "hours", "address")
+
+
+def load_clinic_config(path: Path) -> ClinicConfig:
+    if not path.is_file():
+        raise ConfigError(
+            f"Clinic config not found at {path}. Copy clinic.yml from the repository "
+            "or set MESO_CLINIC_CONFIG to its path."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of clinic settings")
+    missing = [key for key in _CLINIC_REQUIRED if not str(raw.get(key) or "").strip()]
+    if missing:
+        raise ConfigError(f"{path}: missing clinic setting(s): {', '.join(missing)}")
+    origins = raw.get("website_origins") or []
+    if not isinstance(origins, list) or not all(isinstance(o, str) for o in origins):
+        raise ConfigError(f"{path}: website_origins must be a list of origins")
+    try:
+        retention_days = int(raw.get("retention_days", 90))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: retention_days must be a whole number of days") from exc
+    return ClinicConfig(
+        **{key: str(raw[key]).strip() for key in _CLINIC_REQUIRED},
+        website_origins=tuple(origins),
+        retention_days=retention_days,
+    )
+
+
+def _sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_root: Path
+    var_dir: Path
+    facts_db_url: str
+    app_db_url: str
+    tracker_db_url: str
+    sources_dir: Path
+    spacy_model_dir: Path
+    clinic_config_path: Path
+    staff_secret_key: str | None
+    max_message_chars: int
+    action_timeout_seconds: float
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def clinic(self) -> ClinicConfig:
+        return load_clinic_config(self.clinic_config_path)
+
+
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment (see .env.example for every variable)."""
+    root = Path(os.environ.get("MESO_PROJECT_ROOT", PROJECT_ROOT))
+    var_dir = Path(os.environ.get("MESO_VAR_DIR", root / "var"))
+    return Settings(
+        project_root=root,
+        var_dir=var_dir,
+        facts_db_url=os.environ.get("MESO_FACTS_DB_URL", _sqlite_url(var_dir / "facts.db")),
+        app_db_url=os.environ.get("MESO_APP_DB_URL", _sqlite_url(var_dir / "meso.db")),
+        tracker_db_url=os.environ.get("MESO_TRACKER_DB_URL", _sqlite_url(var_dir / "tracker.db")),
+        sources_dir=Path(os.environ.get("MESO_SOURCES_DIR", root.parent / "shared" / "sources")),
+        spacy_model_dir=root / "spacy_pipeline",
+        clinic_config_path=Path(os.environ.get("MESO_CLINIC_CONFIG", root / "clinic.yml")),
+        staff_secret_key=os.environ.get("MESO_STAFF_SECRET_KEY") or None,
+        max_message_chars=_env_int("MESO_MAX_MESSAGE_CHARS", 1000),
+        action_timeout_seconds=_env_float("MESO_ACTION_TIMEOUT", 1.5),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once per process."""
+    return load_settings()

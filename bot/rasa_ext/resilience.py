@@ -1,0 +1,78 @@
+"""Never leave a patient in silence when the action server fails.
+
+Rasa 3.6 waits up to 300 s for a custom action and, when the call fails, logs the
+error and continues with no bot message. We shorten the timeout and, on failure,
+answer with the domain response ``utter_action_unavailable`` (rendered by the
+Rasa-side NLG, so it needs no action server). ``action_session_start`` falls back
+to Rasa's built-in session start plus the greeting, so the tracker stays valid.
+
+Installed once by ClinicTemplatedNLG when the Rasa server loads endpoints.yml.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import rasa.core.actions.action as rasa_action
+from rasa.core.actions.action import (
+    ActionExecutionRejection,
+    ActionSessionStart,
+    RemoteAction,
+    create_bot_utterance,
+)
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
+from rasa.shared.core.events import Event
+
+logger = logging.getLogger(__name__)
+
+FALLBACK_RESPONSE = "utter_action_unavailable"
+SESSION_GREETING_RESPONSE = "utter_greet_disclaimer"
+
+_original_run = RemoteAction.run
+_installed = False
+
+
+async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> list[Event]:
+    message = await nlg.generate(response, tracker, output_channel.name())
+    return [create_bot_utterance(message)] if message else []
+
+
+async def _run_with_fallback(
+    self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
+) -> list[Event]:
+    try:
+        return await _original_run(self, output_channel, nlg, tracker, domain)
+    except ActionExecutionRejection:
+        raise  # a form's normal "I can't handle this" signal, not a failure
+    except Exception as error:
+        name = self.name()
+        if name.startswith("validate_"):
+            raise  # the form action handles validation failures itself
+        logger.error(
+            "Custom action '%s' failed (%s: %s); replying with %s instead of silence.",
+            name,
+            type(error).__name__,
+            error,
+            FALLBACK_RESPONSE,
+        )
+        if name == ACTION_SESSION_START_NAME:
+            events = await ActionSessionStart().run(output_channel, nlg, tracker, domain)
+            greeting = await _utter(nlg, SESSION_GREETING_RESPONSE, tracker, output_channel)
+            # Keep the closing action_listen last, as the default action emits it.
+            return events[:-1] + greeting + events[-1:]
+        return await _utter(nlg, FALLBACK_RESPONSE, tracker, output_channel)
+
+
+def install(timeout_seconds: float) -> None:
+    """Patch RemoteAction once per process: short timeout + reply on failure."""
+    global _installed
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout_seconds  # type: ignore[assignment]
+    if not _installed:
+        RemoteAction.run = _run_with_fallback  # type: ignore[method-assign]
+        _installed = True
+    logger.info(
+        "Custom actions time out after %.1f s and fall back to %s",
+        timeout_seconds,
+        FALLBACK_RESPONSE,
+    )
