@@ -1,0 +1,89 @@
+"""What can be tested of setup: finding Python 3.10, port checks, training fingerprint."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot import PROJECT_ROOT
+from bot.serve import SERVICES, PortInUse, ensure_port_free
+from bot.training import fingerprint
+
+FIND_PYTHON = PROJECT_ROOT / "scripts" / "find-python.sh"
+
+
+def run_find_python(env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", str(FIND_PYTHON)], env=env, capture_output=True, text=True)
+
+
+def test_find_python_explains_how_to_get_python_310_when_missing(tmp_path: Path) -> None:
+    # A PATH with bash and coreutils only, and an empty pyenv root.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "ls", "sort", "cat", "dirname"):
+        os.symlink(subprocess.check_output(["which", tool], text=True).strip(), bin_dir / tool)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    result = run_find_python(env)
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "Python 3.10 not found" in result.stderr
+    assert "pyenv install 3.10" in result.stderr
+    assert "apt-get install python3.10" in result.stderr
+
+
+def test_find_python_uses_pyenv_when_not_on_path(tmp_path: Path) -> None:
+    fake = tmp_path / "pyenv" / "versions" / "3.10.99" / "bin" / "python3.10"
+    fake.parent.mkdir(parents=True)
+    fake.symlink_to(sys.executable)  # the venv's own 3.10 stands in for pyenv's
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("bash", "ls", "sort", "cat"):
+        os.symlink(subprocess.check_output(["which", tool], text=True).strip(), bin_dir / tool)
+    env = {"PATH": str(bin_dir), "HOME": str(tmp_path), "PYENV_ROOT": str(tmp_path / "pyenv")}
+    result = run_find_python(env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(fake)
+
+
+def test_port_in_use_message_names_port_and_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        monkeypatch.setenv("MESO_RASA_PORT", str(port))
+        with pytest.raises(PortInUse) as error:
+            ensure_port_free(SERVICES["rasa"], host="127.0.0.1")
+    message = str(error.value)
+    assert f"port {port} (Rasa server) is already in use" in message
+    assert "MESO_RASA_PORT" in message
+
+
+def test_serve_exits_with_clear_message_when_port_taken() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        env = {**os.environ, "MESO_WEB_PORT": str(port), "MESO_BIND_HOST": "127.0.0.1"}
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", "serve", "check-ports"],
+            cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"port {port} (demo clinic site + widget) is already in use" in result.stderr
+
+
+def test_training_fingerprint_changes_only_with_training_inputs(tmp_path: Path) -> None:
+    (tmp_path / "data" / "nlu").mkdir(parents=True)
+    (tmp_path / "config.yml").write_text("pipeline: []\n")
+    (tmp_path / "domain.yml").write_text("intents: []\n")
+    (tmp_path / "data" / "nlu" / "a.yml").write_text("nlu: []\n")
+    before = fingerprint(tmp_path)
+    (tmp_path / "README.md").write_text("docs do not trigger training\n")
+    assert fingerprint(tmp_path) == before
+    (tmp_path / "data" / "nlu" / "a.yml").write_text("nlu: [changed]\n")
+    assert fingerprint(tmp_path) != before
