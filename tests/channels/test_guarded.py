@@ -1,0 +1,62 @@
+"""Validation and rate limiting of the public REST and socketio channels."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.channels.guarded import InvalidMessage, clean_sender, clean_text, sender_tag
+from bot.channels.ratelimit import Limit, RateLimiter, limit_from_env
+
+
+@pytest.mark.parametrize("value", [None, 123, ["hi"], {"text": "hi"}, b"hi"])
+def test_non_string_messages_are_rejected(value: object) -> None:
+    with pytest.raises(InvalidMessage, match="must be a string"):
+        clean_text(value)
+
+
+@pytest.mark.parametrize("value", ["", "   ", "\x00\x01\x02", "\n\t "])
+def test_empty_messages_are_rejected(value: str) -> None:
+    with pytest.raises(InvalidMessage, match="empty"):
+        clean_text(value)
+
+
+def test_control_characters_are_stripped_but_newlines_kept() -> None:
+    assert clean_text("sau\x00na\x07?\nafter") == "sauna?\nafter"
+
+
+def test_overlong_text_is_cut_to_a_few_times_the_nlu_limit() -> None:
+    assert len(clean_text("a" * 100_000)) == 4000
+
+
+@pytest.mark.parametrize("value", [None, "", "  ", 7, "x" * 129, "ab\x00c"])
+def test_bad_senders_are_rejected(value: object) -> None:
+    with pytest.raises(InvalidMessage, match="sender"):
+        clean_sender(value)
+
+
+def test_sender_tag_is_stable_and_not_the_id() -> None:
+    assert sender_tag("+447700900123") == sender_tag("+447700900123")
+    assert "447700900123" not in sender_tag("+447700900123")
+
+
+def test_rate_limiter_allows_then_blocks_then_recovers() -> None:
+    limiter = RateLimiter(Limit(requests=3, window_seconds=10))
+    assert [limiter.retry_after("a", now=t) for t in (0, 1, 2)] == [0, 0, 0]
+    assert limiter.retry_after("a", now=3) == pytest.approx(7)
+    assert limiter.retry_after("b", now=3) == 0  # other keys are independent
+    assert limiter.retry_after("a", now=10.5) == 0  # the first hit left the window
+
+
+def test_rate_limiter_forgets_least_recent_keys() -> None:
+    limiter = RateLimiter(Limit(1, 60), max_keys=2)
+    for key in ("a", "b", "c"):
+        limiter.retry_after(key, now=0)
+    assert limiter.retry_after("a", now=1) == 0  # "a" was evicted, so it starts fresh
+
+
+def test_limit_from_env_explains_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESO_RATE_LIMIT_SENDER", "lots")
+    with pytest.raises(ValueError, match="20/60"):
+        limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60")
+    monkeypatch.setenv("MESO_RATE_LIMIT_SENDER", "5/30")
+    assert limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60") == Limit(5, 30.0)
