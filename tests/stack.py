@@ -148,12 +148,15 @@ class Stack:
         if result.returncode != 0:
             raise StackError(f"fact base build failed:\n{result.stdout}\n{result.stderr}")
 
-    def start(self, service: str) -> None:
+    def start(
+        self, service: str, serve: str | None = None, extra_env: dict[str, str] | None = None
+    ) -> None:
+        """Start `python -m bot serve <serve>` under the name `service` (a replica name)."""
         log = (self.workdir / "logs" / f"{service}.log").open("ab")
         self.processes[service] = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve", service],
+            [sys.executable, "-m", "bot", "serve", serve or service],
             cwd=PROJECT_ROOT,
-            env=self.env,
+            env={**self.env, **(extra_env or {})},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
