@@ -126,6 +126,8 @@ class Stack:
             "MESO_STAFF_PORT": str(self.ports["staff"]),
             "MESO_PUBLIC_RASA_URL": self.rasa_url,
             "MESO_BIND_HOST": "127.0.0.1",
+            # All test traffic comes from 127.0.0.1; per-sender limits stay at their default.
+            "MESO_RATE_LIMIT_IP": "1000000/60",
             "MESO_STAFF_SECRET_KEY": "integration-test-secret",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
