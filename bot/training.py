@@ -27,7 +27,9 @@ def input_files(root: Path) -> list[Path]:
         if path.is_file():
             files.append(path)
         elif path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix in {".yml", ".yaml", ".txt"}))
+            files.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in {".yml", ".yaml", ".txt"})
+            )
     files.append(root / "spacy_pipeline" / "meta.json")
     return files
 
