@@ -66,7 +66,10 @@ stories: train ## Rasa conversation tests (tests/test_stories.yml)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/stories
 
-test: validate pytest stories ## Set up, then validate data, run pytest and the conversation tests
+test: validate pytest stories audit ## Set up, then validate data, run pytest, conversation tests, pip-audit
+
+audit: ## pip-audit every pinned dependency (in its own venv)
+	@scripts/audit.sh 2>/dev/null
 
 system-deps: ## Install Chromium, PostgreSQL, Redis and nginx from Debian if missing (root)
 	@scripts/install-system-deps.sh
