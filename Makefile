@@ -69,7 +69,7 @@ stories: train ## Rasa conversation tests (tests/test_stories.yml)
 test: validate pytest stories audit ## Set up, then validate data, run pytest, conversation tests, pip-audit
 
 audit: ## pip-audit every pinned dependency (in its own venv)
-	@scripts/audit.sh 2>/dev/null
+	@scripts/audit.sh
 
 system-deps: ## Install Chromium, PostgreSQL, Redis and nginx from Debian if missing (root)
 	@scripts/install-system-deps.sh

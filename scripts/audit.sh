@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 venv=.venv-audit
 if [ ! -x "$venv/bin/pip-audit" ]; then
   python=$(scripts/find-python.sh) || exit 1
-  "$python" -m venv "$venv" && "$venv/bin/pip" install --quiet "pip-audit==2.7.3" || exit 1
+  "$python" -m venv "$venv" && "$venv/bin/pip" install --quiet "pip-audit==2.7.3" 2>/dev/null || exit 1
 fi
 
 ignores=()  # e.g. (--ignore-vuln GHSA-xxxx) with the reason in docs/security.md
