@@ -1,0 +1,228 @@
+"""``action_answer_question``: answer a question about mesotherapy from the fact base.
+
+The intent names the topic (``ask_<topic>``); a follow-up (``ask_what_about``) reuses
+the previous topic from the ``topic`` slot with the new entity. ``AnswerPlanner``
+picks the facts, ``actions.composer`` writes them, and the action sends:
+
+1. ``utter_medical_reminder`` first for medical topics (side effects, safety,
+   preparation, contraindications); the widget attaches sources to the LAST text
+   of a turn, so the reminder must not come after the answer;
+2. the answer (one or two messages, the last ending in a ``Sources:`` line) with 2-3
+   next-question buttons on the last message;
+3. a ``custom`` message ``{"data": {"kind": "answer_meta", ...}}`` for the widget
+   and the staff app (docs/architecture.md, "Bot messages").
+
+It never stays silent: with no facts it says so and offers clinic staff.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.composer import AnswerComposer, ComposedAnswer
+from actions.next_questions import buttons, next_questions
+from actions.qualifiers import ANSWER_KINDS, detect_qualifiers, follow_up_terms
+from bot.facts.contract import KIND_TOPIC
+from bot.facts.query import Fact, FactBase, VocabularyEntry
+
+logger = logging.getLogger(__name__)
+
+FOLLOW_UP_INTENT = "ask_what_about"
+ANSWER_PREFIX = "ask_"
+MEDICAL_TOPICS = frozenset({"side_effects", "safety", "preparation", "contraindications"})
+RELATED_LIMIT = 3
+
+
+@dataclass
+class AnswerPlan:
+    """Which facts answer the question, and about what."""
+
+    topic: str
+    facts: list[Fact]
+    qualifiers: dict[str, str] = field(default_factory=dict)
+    # Set when the patient asked about something the articles don't cover (swimming).
+    not_covered: VocabularyEntry | None = None
+
+
+def label_in_sentence(entry: VocabularyEntry) -> str:
+    """The label inside a sentence: "Swimming" -> "swimming", but "PRP" stays "PRP"."""
+    label = entry.label
+    if label[:2].isupper():
+        return label
+    return label[:1].lower() + label[1:]
+
+
+class AnswerPlanner:
+    """Chooses the facts for a question: topic, qualifiers, follow-up, uncovered values."""
+
+    def __init__(self, fact_base: FactBase) -> None:
+        self.fb = fact_base
+
+    def plan(
+        self,
+        intent: str,
+        entities: list[dict[str, Any]],
+        text: str | None,
+        previous_topic: str | None,
+    ) -> AnswerPlan | None:
+        """The plan, or None when a follow-up names nothing we can look up."""
+        topics = self.fb.topics()
+        if intent == FOLLOW_UP_INTENT:
+            qualifiers = detect_qualifiers(self.fb, entities, text, ANSWER_KINDS)
+            if not qualifiers:
+                return self._unqualified_follow_up(
+                    text, previous_topic if previous_topic in topics else None
+                )
+            kind = next(iter(qualifiers))
+            topic = previous_topic if previous_topic in topics else KIND_TOPIC[kind]
+            return self._qualified(topic, qualifiers, follow_up=True)
+        topic = intent.removeprefix(ANSWER_PREFIX)
+        if topic not in topics:
+            logger.warning("Intent %s names no fact-base topic", intent)
+            return AnswerPlan(topic=topic, facts=[])
+        qualifiers = detect_qualifiers(self.fb, entities, text, self._kinds_of(topic))
+        if not qualifiers:
+            return AnswerPlan(topic=topic, facts=self.fb.facts_for(topic))
+        return self._qualified(topic, qualifiers, follow_up=False)
+
+    def _unqualified_follow_up(
+        self, text: str | None, previous_topic: str | None
+    ) -> AnswerPlan | None:
+        """A follow-up with no entity ("and for women?"): the previous topic again.
+
+        Facts that mention the follow-up's words come first. With no previous topic,
+        the facts that mention the words; with neither, None.
+        """
+        mentioned: dict[str, Fact] = {}
+        for term in follow_up_terms(text):
+            for fact in self.fb.about(term):
+                mentioned.setdefault(fact.id, fact)
+        if previous_topic is None:
+            if not mentioned:
+                return None
+            topic = next(iter(mentioned.values())).topic
+            return AnswerPlan(topic, [f for f in mentioned.values() if f.topic == topic])
+        facts = self.fb.facts_for(previous_topic)
+        first = [fact for fact in facts if fact.id in mentioned]
+        return AnswerPlan(previous_topic, first + [f for f in facts if f.id not in mentioned])
+
+    def _kinds_of(self, topic: str) -> list[str]:
+        """Entity kinds that can narrow this topic's answer."""
+        facts = self.fb.facts_for(topic)
+        return [
+            kind
+            for kind in ANSWER_KINDS
+            if KIND_TOPIC[kind] == topic or any(fact.values(kind) for fact in facts)
+        ]
+
+    def _matching(self, topic: str, qualifiers: dict[str, str], kind: str) -> list[Fact]:
+        value = qualifiers[kind]
+        return [f for f in self.fb.facts_for(topic, qualifiers) if value in f.values(kind)]
+
+    def _qualified(self, topic: str, qualifiers: dict[str, str], follow_up: bool) -> AnswerPlan:
+        # The first qualifier is what the patient asked about; the others only rank.
+        kind, value = next(iter(qualifiers.items()))
+        entry = self.fb.vocabulary(kind).get(value)
+        matching = self._matching(topic, qualifiers, kind)
+        if matching:
+            return AnswerPlan(topic, matching, qualifiers)
+        kind_topic = KIND_TOPIC[kind]
+        if entry is not None and entry.has_facts:
+            if not follow_up and topic != kind_topic:
+                # "Does it hurt?" with side_effect=pain: the asked topic wins.
+                return AnswerPlan(topic, self.fb.facts_for(topic), {})
+            # The value is covered, just not under this topic ("what about biotin?"
+            # after a question about sessions).
+            matching = self._matching(kind_topic, qualifiers, kind) or [
+                fact for fact_id in entry.fact_ids if (fact := self.fb.fact(fact_id))
+            ]
+            answer_topic = matching[0].topic
+            return AnswerPlan(
+                answer_topic, [f for f in matching if f.topic == answer_topic], qualifiers
+            )
+        if entry is None:
+            return AnswerPlan(topic, self.fb.facts_for(topic), {})
+        if follow_up:
+            topic = kind_topic
+        related = self.fb.related_facts(kind, value, limit=RELATED_LIMIT)
+        return AnswerPlan(topic, related, qualifiers, not_covered=entry)
+
+
+def answer_meta(topic: str, composed: ComposedAnswer) -> dict[str, Any]:
+    """The ``custom`` payload of docs/architecture.md (under ``data`` for socketio)."""
+    return {
+        "data": {
+            "kind": "answer_meta",
+            "topic": topic,
+            "fact_ids": [fact.id for fact in composed.facts],
+            "sources": [
+                {"id": source.id, "title": source.title, "publisher": source.publisher}
+                for source in composed.sources
+            ],
+        }
+    }
+
+
+class ActionAnswerQuestion(Action):
+    """Answer any ``ask_<topic>`` or ``ask_what_about`` message from the fact base."""
+
+    def __init__(
+        self, fact_base: FactBase | None = None, composer: AnswerComposer | None = None
+    ) -> None:
+        self._fact_base = fact_base
+        self.composer = composer or AnswerComposer()
+
+    def name(self) -> str:
+        return "action_answer_question"
+
+    @property
+    def fact_base(self) -> FactBase:
+        # Loaded on first use, so the action server starts even before a build.
+        if self._fact_base is None:
+            self._fact_base = FactBase.from_settings()
+        return self._fact_base
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name") or ""
+        plan = AnswerPlanner(self.fact_base).plan(
+            intent,
+            list(message.get("entities") or []),
+            message.get("text"),
+            tracker.get_slot("topic"),
+        )
+        if plan is None:
+            dispatcher.utter_message(response="utter_ask_what_about_clarify")
+            return []
+        if not plan.facts:
+            dispatcher.utter_message(response="utter_no_facts")
+            return [SlotSet("topic", plan.topic)] if plan.topic in self.fact_base.topics() else []
+        self.send(dispatcher, plan)
+        return [SlotSet("topic", plan.topic)]
+
+    def send(self, dispatcher: CollectingDispatcher, plan: AnswerPlan) -> None:
+        intro = None
+        if plan.not_covered is not None:
+            intro = (
+                f"The articles don't cover {label_in_sentence(plan.not_covered)} specifically, "
+                "so the clinic team is best placed to advise you. The closest they say:"
+            )
+        composed = self.composer.compose(plan.facts, intro=intro)
+        if plan.topic in MEDICAL_TOPICS:
+            dispatcher.utter_message(response="utter_medical_reminder")
+        questions = next_questions(
+            plan.topic, plan.qualifiers, offer_staff=plan.not_covered is not None
+        )
+        for index, text in enumerate(composed.messages):
+            is_last = index == len(composed.messages) - 1
+            dispatcher.utter_message(text=text, buttons=buttons(questions) if is_last else [])
+        dispatcher.utter_message(json_message=answer_meta(plan.topic, composed))

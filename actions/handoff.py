@@ -1,0 +1,235 @@
+"""Handing a conversation over to clinic staff.
+
+- ``action_notify_clinic_urgent``: an urgent complication, after the urgent-care advice
+  (a domain response, sent first by a rule). Creates an URGENT request at once, with no
+  contact details, and offers to add them through ``handoff_form``.
+- ``action_submit_handoff``: runs when ``handoff_form`` ends. With consent it stores ONE
+  request (or adds the details to the urgent one); without consent it stores nothing.
+- ``action_clear_contact_details``: forgets half-typed details when the patient stops.
+
+Asking again in the same conversation never creates a second open request: the
+``handoff_reference`` slot and the database are both checked.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from datetime import datetime, timezone
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.handoff import HandoffRepository, HandoffRequest, utcnow
+
+logger = logging.getLogger(__name__)
+
+FORM_NAME = "handoff_form"
+CONTACT_SLOTS = (
+    "contact_name",
+    "contact_channel",
+    "contact_value",
+    "contact_time",
+    "contact_consent",
+)
+
+LOGISTICS_INTENTS = (
+    "ask_price",
+    "ask_booking",
+    "ask_reschedule",
+    "ask_hours",
+    "ask_location",
+    "ask_insurance",
+    "ask_payment",
+    "ask_practitioner",
+    "ask_clinic_services",
+)
+# Intents that lead to a handoff, and the reason recorded for staff.
+TRIGGER_REASONS: dict[str, str] = {
+    "report_urgent": "urgent",
+    "personal_medical": "personal_medical",
+    "request_human": "request_human",
+    "nlu_fallback": "fallback",
+    **{intent: f"logistics:{intent}" for intent in LOGISTICS_INTENTS},
+}
+DEFAULT_REASON = "request_human"
+TRIGGER_WINDOW = 3  # user messages before the form: e.g. report_urgent, affirm, affirm
+
+
+def handoff_reason(tracker: Tracker) -> str:
+    """Why the patient is being handed over, read from the conversation.
+
+    Looks at the user messages before the latest activation of the handoff form (the
+    answers given inside the form say nothing about the reason) and returns the
+    reason of the newest trigger intent, e.g. ``logistics:ask_price``.
+    """
+    events = tracker.events
+    start = len(events)
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
+            start = index
+            break
+    user_turns = [event for event in events[:start] if event.get("event") == "user"]
+    # The trigger is at most a few turns back (trigger, offer accepted, details
+    # offered); an older one belongs to an earlier, unrelated part of the chat.
+    for event in reversed(user_turns[-TRIGGER_WINDOW:]):
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent in TRIGGER_REASONS:
+            return TRIGGER_REASONS[intent]
+    return DEFAULT_REASON
+
+
+def consent_time(tracker: Tracker) -> datetime:
+    """When the patient said yes to storing their details (naive UTC)."""
+    for event in reversed(tracker.events):
+        if (
+            event.get("event") == "slot"
+            and event.get("name") == "contact_consent"
+            and event.get("value") is True
+            and event.get("timestamp")
+        ):
+            moment = datetime.fromtimestamp(float(event["timestamp"]), tz=timezone.utc)
+            return moment.replace(tzinfo=None)
+    return utcnow()
+
+
+class HandoffAction(Action, ABC):
+    """Base for actions that read or write handoff requests.
+
+    The repository is created lazily from the app settings; tests pass one bound to
+    a temporary database. Abstract, so the action server doesn't register it.
+    """
+
+    def __init__(self, repository: HandoffRepository | None = None) -> None:
+        self._repository = repository
+
+    @abstractmethod
+    def name(self) -> str: ...
+
+    @property
+    def repository(self) -> HandoffRepository:
+        if self._repository is None:
+            self._repository = HandoffRepository()
+        return self._repository
+
+    def open_request(self, tracker: Tracker) -> HandoffRequest | None:
+        """This conversation's open request: by the reference we gave, else by sender."""
+        reference = tracker.get_slot("handoff_reference")
+        if reference:
+            request = self.repository.get_by_reference(reference)
+            if request is not None and request.status == "open":
+                return request
+        return self.repository.find_open_for_sender(tracker.sender_id)
+
+
+def _handoff_slots(request: HandoffRequest) -> list[EventType]:
+    return [
+        SlotSet("handoff_reference", request.reference),
+        SlotSet("handoff_reason", request.reason),
+        SlotSet("handoff_urgency", request.urgency),
+    ]
+
+
+class ActionNotifyClinicUrgent(HandoffAction):
+    """Alert the clinic about an urgent complication, at once and without a form.
+
+    Stores only the sender id, channel and reason: contact details need consent,
+    which the patient may then give through the handoff form.
+    """
+
+    def name(self) -> str:
+        return "action_notify_clinic_urgent"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        try:
+            request = self.open_request(tracker)
+            if request is None:
+                request = self.repository.create(
+                    sender_id=tracker.sender_id,
+                    channel=tracker.get_latest_input_channel(),
+                    reason="urgent",
+                    urgency="urgent",
+                )
+            elif request.urgency != "urgent":
+                # Same conversation, already waiting for a call: move it up the queue.
+                request = self.repository.escalate(request.id)
+        except SQLAlchemyError:
+            logger.exception("Could not store the urgent handoff for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_urgent_alert_failed")
+            return []
+        dispatcher.utter_message(
+            response="utter_urgent_clinic_notified", reference=request.reference
+        )
+        return _handoff_slots(request)
+
+
+class ActionSubmitHandoff(HandoffAction):
+    """Store the handoff request when the form is complete, if the patient consented."""
+
+    def name(self) -> str:
+        return "action_submit_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.get_slot("contact_consent") is not True:
+            # Nothing is stored, and the details typed into the form are forgotten.
+            dispatcher.utter_message(response="utter_no_consent")
+            return [SlotSet(slot, None) for slot in CONTACT_SLOTS]
+        try:
+            return self._store(dispatcher, tracker)
+        except SQLAlchemyError:
+            logger.exception("Could not store the handoff for %s", tracker.sender_id)
+            dispatcher.utter_message(response="utter_action_unavailable")
+            return []
+
+    def _store(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> list[EventType]:
+        contact_details: dict[str, Any] = {
+            "contact_name": tracker.get_slot("contact_name"),
+            "contact_channel": tracker.get_slot("contact_channel"),
+            "contact_value": tracker.get_slot("contact_value"),
+            "contact_time": tracker.get_slot("contact_time"),
+            "consent_at": consent_time(tracker),
+        }
+        existing = self.open_request(tracker)
+        if existing is not None and not existing.has_contact:
+            # The urgent alert made earlier in this conversation gets the details.
+            request = self.repository.add_contact(existing.id, **contact_details)
+            dispatcher.utter_message(
+                response="utter_handoff_contact_added", reference=request.reference
+            )
+            return _handoff_slots(request)
+        if existing is not None:
+            dispatcher.utter_message(
+                response="utter_handoff_already_open", reference=existing.reference
+            )
+            return _handoff_slots(existing)
+        reason = handoff_reason(tracker)
+        request = self.repository.create(
+            sender_id=tracker.sender_id,
+            channel=tracker.get_latest_input_channel(),
+            reason=reason,
+            urgency="urgent" if reason == "urgent" else "normal",
+            **contact_details,
+        )
+        dispatcher.utter_message(response="utter_handoff_submitted", reference=request.reference)
+        return _handoff_slots(request)
+
+
+class ActionClearContactDetails(Action):
+    """Forget contact details typed into a form the patient then stopped."""
+
+    def name(self) -> str:
+        return "action_clear_contact_details"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        return [SlotSet(slot, None) for slot in CONTACT_SLOTS]

@@ -1,0 +1,86 @@
+"""Session start: greet the patient with the disclaimer before they type anything.
+
+The widget opens a conversation with the ``/session_start`` payload, so this action
+runs as soon as the chat window opens. It follows the pattern in the Rasa docs
+("Customizing the session start action"): SessionStarted, the carried-over slots,
+then action_listen last. If the action server is down, the lead's resilience layer
+(bot/rasa_ext/resilience.py) runs Rasa's own session start plus the same greeting.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+GREETING_RESPONSE = "utter_greet_disclaimer"
+
+# A form never survives a session break, so the slot it asked for must not either.
+NOT_CARRIED_OVER = frozenset({"requested_slot", "session_started_metadata"})
+
+
+SESSION_START_INTENT = "session_start"
+DEFAULT_EXPIRATION_MINUTES = 60
+
+
+def _session_config(domain: DomainDict) -> dict[str, Any]:
+    return domain.get("session_config") or {}
+
+
+def carry_over_enabled(domain: DomainDict) -> bool:
+    return bool(_session_config(domain).get("carry_over_slots_to_new_session", True))
+
+
+def already_greeted(tracker: Tracker, domain: DomainDict, now: float | None = None) -> bool:
+    """Whether the disclaimer went out in this session and the patient hasn't spoken since.
+
+    A new conversation that opens with the widget's ``/session_start`` runs this
+    action twice: Rasa starts the session of a new tracker by itself, then RulePolicy
+    maps the ``session_start`` intent to this action again. One greeting is enough.
+    A greeting older than the session expiry belongs to an old session.
+    """
+    minutes = _session_config(domain).get("session_expiration_time") or DEFAULT_EXPIRATION_MINUTES
+    oldest = (now or time.time()) - float(minutes) * 60
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+            if intent != SESSION_START_INTENT:
+                return False
+        elif (
+            kind == "bot" and (event.get("metadata") or {}).get("utter_action") == GREETING_RESPONSE
+        ):
+            return float(event.get("timestamp") or 0) >= oldest
+    return False
+
+
+class ActionSessionStart(Action):
+    """Start a session, keep the previous session's slots, and show the disclaimer."""
+
+    def name(self) -> str:
+        return "action_session_start"
+
+    @staticmethod
+    def carried_over_slots(tracker: Tracker) -> list[EventType]:
+        """Slots of the previous session that the new one keeps (topic, handoff, ...)."""
+        return [
+            SlotSet(key, value)
+            for key, value in tracker.slots.items()
+            if value is not None and key not in NOT_CARRIED_OVER
+        ]
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        events: list[EventType] = [SessionStarted()]
+        if carry_over_enabled(domain):
+            # Slots must come after SessionStarted, which resets the tracker.
+            events.extend(self.carried_over_slots(tracker))
+        if not already_greeted(tracker, domain):
+            dispatcher.utter_message(response=GREETING_RESPONSE)
+        events.append(ActionExecuted("action_listen"))
+        return events

@@ -1,0 +1,300 @@
+"""action_answer_question with the real fact base built from data/facts."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.answering import MEDICAL_TOPICS, ActionAnswerQuestion
+from bot.config import get_settings
+from bot.facts.contract import ENTITY_VALUES, TOPICS
+from bot.facts.query import FactBase
+from tests.actions.conftest import customs, entity, make_tracker, responses, slot_events, texts
+
+SOURCES_LINE = re.compile(r"\nSources: (“[^”]+”( \([^)]+\))?)(; “[^”]+”( \([^)]+\))?)*$")
+BODY_LIMIT = 560  # ~400 characters; a single long fact may not be cut mid-sentence
+
+
+async def ask(
+    fact_base: FactBase,
+    intent: str,
+    text: str = "",
+    entities: list[dict[str, Any]] | None = None,
+    topic: str | None = None,
+) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker(
+        intent=intent, text=text, entities=entities or [], slots={"topic": topic}
+    )
+    events = await ActionAnswerQuestion(fact_base).run(dispatcher, tracker, {})
+    return dispatcher, events
+
+
+def answer_meta(dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    [custom] = customs(dispatcher)
+    return custom["data"]
+
+
+def buttons_of(dispatcher: CollectingDispatcher) -> list[dict[str, str]]:
+    return [b for m in dispatcher.messages for b in m.get("buttons") or []]
+
+
+def test_fact_base_has_every_contract_topic(fact_base: FactBase) -> None:
+    assert fact_base.topics() == list(TOPICS)
+
+
+@pytest.mark.parametrize("topic", TOPICS)
+async def test_every_topic_is_answered_with_a_citation(fact_base: FactBase, topic: str) -> None:
+    dispatcher, events = await ask(fact_base, f"ask_{topic}")
+
+    answer = texts(dispatcher)
+    assert 1 <= len(answer) <= 2
+    assert SOURCES_LINE.search(answer[-1]), answer[-1]
+    for message in answer:
+        body = message.split("\nSources:")[0]
+        assert len(body) <= BODY_LIMIT, body
+    meta = answer_meta(dispatcher)
+    assert meta["kind"] == "answer_meta" and meta["topic"] == topic
+    # The answer shows exactly the facts the payload names, and cites their sources.
+    for fact_id in meta["fact_ids"]:
+        fact = fact_base.fact(fact_id)
+        assert fact.topic == topic
+        assert fact.text.strip() in " ".join(answer)
+    for source in meta["sources"]:
+        assert f"“{source['title']}”" in answer[-1]
+    assert slot_events(events) == {"topic": topic}
+    assert 2 <= len(buttons_of(dispatcher)) <= 3
+    assert (responses(dispatcher) == ["utter_medical_reminder"]) is (topic in MEDICAL_TOPICS)
+
+
+async def test_payload_has_the_contract_shape(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_number_of_sessions", "how many sessions?")
+
+    meta = answer_meta(dispatcher)
+    assert set(meta) == {"kind", "topic", "fact_ids", "sources"}
+    assert meta["topic"] == "number_of_sessions"
+    assert meta["fact_ids"] and all(isinstance(i, str) for i in meta["fact_ids"])
+    for source in meta["sources"]:
+        assert set(source) == {"id", "title", "publisher"}
+        assert fact_base.source(source["id"]).title == source["title"]
+    json.dumps(meta)  # what the socketio channel emits must be JSON
+
+
+async def test_buttons_sit_on_the_last_answer_message_only(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_what_is")
+
+    with_buttons = [m for m in dispatcher.messages if m.get("buttons")]
+    last_text = [m for m in dispatcher.messages if m.get("text")][-1]
+    assert with_buttons == [last_text]
+    # ...and the answer_meta comes after it, as the widget expects.
+    assert dispatcher.messages[-1].get("custom")
+
+
+async def test_medical_reminder_comes_before_the_answer(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_side_effects")
+
+    kinds = [("response" if m.get("response") else "text" if m.get("text") else "custom")
+             for m in dispatcher.messages]  # fmt: skip
+    assert kinds[0] == "response" and kinds[-1] == "custom"
+    assert responses(dispatcher) == ["utter_medical_reminder"]
+
+
+async def test_entity_narrows_the_answer(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(
+        fact_base, "ask_aftercare", "can i go to the sauna after", [entity("activity", "sauna")]
+    )
+
+    meta = answer_meta(dispatcher)
+    assert meta["fact_ids"]
+    assert all("sauna" in fact_base.fact(i).values("activity") for i in meta["fact_ids"])
+    assert "sauna" in texts(dispatcher)[0].lower()
+    payloads = [b["payload"] for b in buttons_of(dispatcher)]
+    assert '/ask_aftercare{"activity":"sauna"}' not in payloads  # not the question just asked
+
+
+async def test_qualifier_missed_by_nlu_is_found_in_the_text(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_aftercare", "is the steam room ok afterwards?")
+
+    meta = answer_meta(dispatcher)
+    assert all("sauna" in fact_base.fact(i).values("activity") for i in meta["fact_ids"])
+
+
+async def test_follow_up_uses_the_previous_topic(fact_base: FactBase) -> None:
+    dispatcher, events = await ask(
+        fact_base,
+        "ask_what_about",
+        "what about the gym?",
+        [entity("activity", "exercise")],
+        topic="aftercare",
+    )
+
+    meta = answer_meta(dispatcher)
+    assert meta["topic"] == "aftercare"
+    assert all("exercise" in fact_base.fact(i).values("activity") for i in meta["fact_ids"])
+    assert slot_events(events) == {"topic": "aftercare"}
+
+
+async def test_follow_up_about_a_side_effect_after_side_effects(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(
+        fact_base, "ask_what_about", "and bruising?", [entity("side_effect", "bruising")],
+        topic="side_effects",
+    )  # fmt: skip
+
+    meta = answer_meta(dispatcher)
+    assert meta["topic"] == "side_effects"
+    assert all("bruising" in fact_base.fact(i).values("side_effect") for i in meta["fact_ids"])
+
+
+async def test_follow_up_without_previous_topic_infers_it_from_the_entity(
+    fact_base: FactBase,
+) -> None:
+    dispatcher, events = await ask(
+        fact_base, "ask_what_about", "and biotin?", [entity("ingredient", "biotin")]
+    )
+
+    assert answer_meta(dispatcher)["topic"] == "ingredients"
+    assert "biotin" in " ".join(texts(dispatcher)).lower()
+    assert slot_events(events) == {"topic": "ingredients"}
+
+
+async def test_follow_up_on_another_kind_moves_to_that_kinds_topic(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(
+        fact_base, "ask_what_about", "and the sauna?", [entity("activity", "sauna")],
+        topic="number_of_sessions",
+    )  # fmt: skip
+
+    assert answer_meta(dispatcher)["topic"] == "aftercare"
+
+
+async def test_follow_up_without_entity_repeats_the_previous_topic(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_what_about", "and for women?", topic="candidates")
+
+    meta = answer_meta(dispatcher)
+    assert meta["topic"] == "candidates"
+    assert "women" in fact_base.fact(meta["fact_ids"][0]).text
+
+
+async def test_follow_up_with_nothing_to_go_on_asks_what_about(fact_base: FactBase) -> None:
+    dispatcher, events = await ask(fact_base, "ask_what_about", "hmm and?")
+
+    assert responses(dispatcher) == ["utter_ask_what_about_clarify"]
+    assert events == []
+
+
+async def test_disagreement_shows_both_values_and_who_says_them(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(
+        fact_base,
+        "ask_aftercare",
+        "when can i wash my hair?",
+        [entity("activity", "hair_washing")],
+    )
+
+    answer = " ".join(texts(dispatcher))
+    assert "24 hours" in answer
+    assert re.search(r"2[–-]3 days|2 to 3 days", answer)
+    # Who says what: both articles named next to their figure, and in the Sources line.
+    assert "Vizox Clinique: at least 24 hours" in answer
+    assert "Healthcare Business Today: 2–3 days" in answer
+    assert "(Vizox Clinique)" in answer and "(Healthcare Business Today)" in answer
+
+
+async def test_uncovered_qualifier_says_so_gives_related_facts_and_offers_staff(
+    fact_base: FactBase,
+) -> None:
+    dispatcher, events = await ask(
+        fact_base, "ask_aftercare", "can I go swimming after?", [entity("activity", "swimming")]
+    )
+
+    answer = texts(dispatcher)
+    assert answer[0].startswith("The articles don't cover swimming specifically")
+    meta = answer_meta(dispatcher)
+    related = {value for _, value in fact_base.vocabulary("activity")["swimming"].related}
+    assert meta["fact_ids"]
+    for fact_id in meta["fact_ids"]:
+        assert set(fact_base.fact(fact_id).values("activity")) & related
+    assert SOURCES_LINE.search(answer[-1])
+    assert buttons_of(dispatcher)[0] == {
+        "title": "Ask the clinic team",
+        "payload": "/request_human",
+    }
+    assert slot_events(events) == {"topic": "aftercare"}
+
+
+async def test_uncovered_qualifier_found_in_text_only(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_aftercare", "can i swim in the pool the day after?")
+
+    assert texts(dispatcher)[0].startswith("The articles don't cover swimming specifically")
+
+
+async def test_uncovered_ingredient_follow_up(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(
+        fact_base, "ask_what_about", "and hyaluronic acid?",
+        [entity("ingredient", "hyaluronic_acid")], topic="ingredients",
+    )  # fmt: skip
+
+    assert texts(dispatcher)[0].startswith("The articles don't cover hyaluronic acid specifically")
+    assert "/request_human" in [b["payload"] for b in buttons_of(dispatcher)]
+
+
+async def test_unknown_topic_is_never_silent(fact_base: FactBase) -> None:
+    dispatcher, events = await ask(fact_base, "ask_teleportation")
+
+    assert responses(dispatcher) == ["utter_no_facts"]
+    assert events == []
+
+
+async def test_entity_of_the_asked_topic_kind_that_has_no_facts_here(fact_base: FactBase) -> None:
+    # "does it hurt?" may carry side_effect=pain; the pain topic still answers.
+    dispatcher, _ = await ask(
+        fact_base, "ask_pain", "does it hurt", [entity("side_effect", "pain")]
+    )
+
+    assert answer_meta(dispatcher)["topic"] == "pain"
+
+
+async def test_default_fact_base_comes_from_settings(
+    facts_db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MESO_FACTS_DB_URL", facts_db_url)
+    get_settings.cache_clear()
+    try:
+        dispatcher = CollectingDispatcher()
+        await ActionAnswerQuestion().run(dispatcher, make_tracker(intent="ask_pain"), {})
+    finally:
+        get_settings.cache_clear()
+
+    assert answer_meta(dispatcher)["topic"] == "pain"
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        (kind, value)
+        for kind, values in ENTITY_VALUES.items()
+        if kind != "condition"
+        for value in values
+    ],
+)
+async def test_every_entity_value_gets_a_cited_answer(
+    fact_base: FactBase, kind: str, value: str
+) -> None:
+    dispatcher, events = await ask(
+        fact_base, "ask_what_about", f"and {value}?", [entity(kind, value)]
+    )
+
+    answer = texts(dispatcher)
+    assert answer, dispatcher.messages
+    assert SOURCES_LINE.search(answer[-1])
+    meta = answer_meta(dispatcher)
+    entry = fact_base.vocabulary(kind)[value]
+    covered = any(value in fact_base.fact(i).values(kind) for i in meta["fact_ids"])
+    assert covered is entry.has_facts
+    if covered:
+        assert {fact_base.fact(i).topic for i in meta["fact_ids"]} == {meta["topic"]}
+    else:
+        assert answer[0].startswith("The articles don't cover"), (value, answer[0])
+    assert slot_events(events) == {"topic": meta["topic"]}
