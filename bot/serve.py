@@ -101,7 +101,11 @@ def _exec(command: list[str]) -> int:
 def _serve_asgi(app: object, service: Service) -> int:
     import uvicorn
 
-    uvicorn.run(app, host=bind_host(), port=service.port, log_level="info", proxy_headers=True)
+    # ws="none": neither app uses websockets, and Rasa pins a websockets too old for
+    # uvicorn's auto-detection.
+    uvicorn.run(
+        app, host=bind_host(), port=service.port, log_level="info", proxy_headers=True, ws="none"
+    )
     return 0
 
 
