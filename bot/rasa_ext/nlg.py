@@ -38,5 +38,11 @@ class ClinicTemplatedNLG(TemplatedNaturalLanguageGenerator):
         filled_slots: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        # Button payloads such as /ask_aftercare{"activity":"sauna"} are intents with
+        # entities, not templates: Rasa's filling would try to format their braces.
+        buttons = response.pop("buttons", None)
         # Slots and explicit kwargs win over clinic values, as in Rasa's own filling.
-        return super()._fill_response(response, filled_slots, **{**self.clinic_values, **kwargs})
+        filled = super()._fill_response(response, filled_slots, **{**self.clinic_values, **kwargs})
+        if buttons is not None:
+            filled["buttons"] = buttons
+        return filled
