@@ -1,0 +1,394 @@
+"""Query layer over Rasa's `events` table: conversation summaries and transcripts.
+
+Conversation-level filters (channel, intent, confidence, fallback, free text) need
+values buried in each event's JSON `data`, which SQLite and PostgreSQL query in
+different ways. Instead of two SQL dialects, `ConversationIndex` keeps one small
+summary per conversation in memory and brings it up to date incrementally (only rows
+with an id above the last one seen), rebuilding when rows were deleted. At a clinic's
+volume (thousands of conversations within the retention period) this stays in the
+megabytes and a refresh costs one `count(*)` plus the new rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import threading
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from bot.staff.events import events, has_events_table, parse_data
+from bot.staff.redact import redact_text
+
+FALLBACK_INTENT = "nlu_fallback"
+FALLBACK_ACTIONS = frozenset(
+    {"action_default_fallback", "action_two_stage_fallback", "utter_default"}
+)
+URGENT_INTENT = "report_urgent"
+HUMAN_INTENT = "request_human"
+HIDDEN_ACTIONS = frozenset({"action_listen"})
+# Rasa bookkeeping that says nothing to a reader of the conversation.
+HIDDEN_EVENT_TYPES = frozenset({"user_featurization"})
+ANSWER_META_KIND = "answer_meta"
+
+
+def conversation_ref(secret: str, sender_id: str) -> str:
+    """An opaque, stable stand-in for a sender id (WhatsApp sender ids are phone numbers)."""
+    digest = hmac.new(secret.encode(), sender_id.encode(), hashlib.sha256).hexdigest()
+    return "~" + digest[:16]
+
+
+# ---------------------------------------------------------------------------- index
+
+
+@dataclass
+class IndexedMessage:
+    """One user message, as much as lists and the NLU inbox need."""
+
+    event_id: int
+    sender_id: str
+    timestamp: float
+    text: str
+    intent: str | None
+    confidence: float | None
+    channel: str
+    in_form: bool  # typed while a form was asking for a slot (names, phones...)
+
+
+@dataclass
+class ConversationSummary:
+    sender_id: str
+    ref: str
+    first_ts: float = math.inf
+    last_ts: float = 0.0
+    channels: set[str] = field(default_factory=set)
+    messages: list[IndexedMessage] = field(default_factory=list)
+    bot_texts: list[str] = field(default_factory=list)
+    intents: Counter[str] = field(default_factory=Counter)
+    actions: set[str] = field(default_factory=set)
+    fallback: bool = False
+    urgent_intent: bool = False
+    human_intent: bool = False
+    active_loop: str | None = None
+    _search: str | None = None
+    _search_redacted: str | None = None
+
+    @property
+    def user_message_count(self) -> int:
+        return len(self.messages)
+
+    @property
+    def min_confidence(self) -> float | None:
+        values = [m.confidence for m in self.messages if m.confidence is not None]
+        return min(values) if values else None
+
+    @property
+    def channel(self) -> str:
+        return ", ".join(sorted(self.channels)) or "unknown"
+
+    @property
+    def first_text(self) -> str:
+        return self.messages[0].text if self.messages else ""
+
+    def search_text(self, redacted: bool = False) -> str:
+        """Everything free-text search looks at; `redacted` for roles without contacts,
+        so a viewer cannot find a conversation by a phone number they may not see."""
+        if self._search is None:
+            parts = [self.sender_id, *(m.text for m in self.messages), *self.bot_texts]
+            self._search = "\n".join(parts).casefold()
+            self._search_redacted = redact_text(self._search)
+        return self._search_redacted if redacted else self._search  # type: ignore[return-value]
+
+    def confidences(self) -> Iterable[float]:
+        return (m.confidence for m in self.messages if m.confidence is not None)
+
+
+class ConversationIndex:
+    """Summaries of every conversation in the tracker store, kept current on demand."""
+
+    def __init__(self, engine: Engine, secret: str) -> None:
+        self.engine = engine
+        self.secret = secret
+        self._lock = threading.Lock()
+        self._by_sender: dict[str, ConversationSummary] = {}
+        self._by_ref: dict[str, str] = {}
+        self._last_id = 0
+        self._rows_seen = 0
+
+    def refresh(self) -> None:
+        with self._lock:
+            if not has_events_table(self.engine):
+                self._reset()
+                return
+            with self.engine.connect() as conn:
+                total = conn.execute(sa.select(sa.func.count()).select_from(events)).scalar_one()
+                rows = conn.execute(
+                    sa.select(events).where(events.c.id > self._last_id).order_by(events.c.id)
+                ).all()
+                if self._rows_seen + len(rows) != total:
+                    # Rows were deleted (purge, patient request): start over.
+                    self._reset()
+                    rows = conn.execute(sa.select(events).order_by(events.c.id)).all()
+            for row in rows:
+                self._ingest(row)
+            self._rows_seen += len(rows)
+
+    def _reset(self) -> None:
+        self._by_sender.clear()
+        self._by_ref.clear()
+        self._last_id = 0
+        self._rows_seen = 0
+
+    def _summary(self, sender_id: str) -> ConversationSummary:
+        summary = self._by_sender.get(sender_id)
+        if summary is None:
+            summary = ConversationSummary(sender_id, conversation_ref(self.secret, sender_id))
+            self._by_sender[sender_id] = summary
+            self._by_ref[summary.ref] = sender_id
+        return summary
+
+    def _ingest(self, row: Any) -> None:
+        self._last_id = max(self._last_id, row.id)
+        summary = self._summary(row.sender_id)
+        summary._search = summary._search_redacted = None
+        kind = row.type_name
+        if kind in ("user", "bot") and row.timestamp is not None:
+            summary.first_ts = min(summary.first_ts, row.timestamp)
+            summary.last_ts = max(summary.last_ts, row.timestamp)
+        if kind == "user":
+            data = parse_data(row.data)
+            intent = (data.get("parse_data") or {}).get("intent") or {}
+            channel = data.get("input_channel") or "unknown"
+            summary.channels.add(channel)
+            name = intent.get("name") or row.intent_name
+            confidence = _float(intent.get("confidence"))
+            summary.messages.append(
+                IndexedMessage(
+                    event_id=row.id,
+                    sender_id=row.sender_id,
+                    timestamp=row.timestamp or 0.0,
+                    text=str(data.get("text") or ""),
+                    intent=name,
+                    confidence=confidence,
+                    channel=channel,
+                    in_form=summary.active_loop is not None,
+                )
+            )
+            if name:
+                summary.intents[name] += 1
+            summary.fallback |= name == FALLBACK_INTENT
+            summary.urgent_intent |= name == URGENT_INTENT
+            summary.human_intent |= name == HUMAN_INTENT
+        elif kind == "bot":
+            text = parse_data(row.data).get("text")
+            if text:
+                summary.bot_texts.append(str(text))
+        elif kind == "action" and row.action_name:
+            summary.actions.add(row.action_name)
+            summary.fallback |= row.action_name in FALLBACK_ACTIONS
+        elif kind == "active_loop":
+            summary.active_loop = parse_data(row.data).get("name") or None
+        elif kind in ("session_started", "restart"):
+            summary.active_loop = None
+
+    # ---- reads -------------------------------------------------------------------------
+    def conversations(self) -> list[ConversationSummary]:
+        """Conversations in which the patient wrote at least once."""
+        with self._lock:
+            return [s for s in self._by_sender.values() if s.messages]
+
+    def get(self, sender_id: str) -> ConversationSummary | None:
+        with self._lock:
+            return self._by_sender.get(sender_id)
+
+    def resolve(self, key: str) -> str | None:
+        """A sender id from a URL key: the sender id itself or its `~ref`."""
+        with self._lock:
+            if key.startswith("~") and key in self._by_ref:
+                return self._by_ref[key]
+            return key if key in self._by_sender else None
+
+    def messages(self) -> list[IndexedMessage]:
+        with self._lock:
+            return [m for s in self._by_sender.values() for m in s.messages]
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+# ------------------------------------------------------------------------ transcript
+
+
+@dataclass
+class AnswerMeta:
+    topic: str | None
+    fact_ids: list[str]
+    sources: list[dict[str, Any]]
+
+
+@dataclass
+class TranscriptEvent:
+    event_id: int
+    kind: str  # user | bot | action | slot | loop | session | other
+    timestamp: float
+    text: str = ""
+    intent: str | None = None
+    confidence: float | None = None
+    entities: list[dict[str, Any]] = field(default_factory=list)
+    ranking: list[tuple[str, float]] = field(default_factory=list)
+    channel: str | None = None
+    buttons: list[dict[str, Any]] = field(default_factory=list)
+    answer: AnswerMeta | None = None
+    name: str | None = None  # action, slot or form name
+    value: str | None = None  # slot value, shown as text
+    policy: str | None = None
+
+
+@dataclass
+class Turn:
+    """A user message and everything the bot did until the next one."""
+
+    user: TranscriptEvent | None
+    # Bot replies and steps (actions, slots, forms) in the order they happened.
+    events: list[TranscriptEvent] = field(default_factory=list)
+    new_session: bool = False
+
+    @property
+    def replies(self) -> list[TranscriptEvent]:
+        return [e for e in self.events if e.kind == "bot"]
+
+
+def load_events(engine: Engine, sender_id: str) -> list[Any]:
+    if not has_events_table(engine):
+        return []
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.select(events).where(events.c.sender_id == sender_id).order_by(events.c.id)
+        ).all()
+
+
+def load_event(engine: Engine, sender_id: str, event_id: int) -> TranscriptEvent | None:
+    """One user message, re-read from the tracker (forms never carry message text)."""
+    if not has_events_table(engine):
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(events).where(
+                events.c.id == event_id,
+                events.c.sender_id == sender_id,
+                events.c.type_name == "user",
+            )
+        ).first()
+    return _event(row) if row is not None else None
+
+
+def load_user_events(engine: Engine, event_ids: list[int]) -> dict[int, TranscriptEvent]:
+    if not event_ids or not has_events_table(engine):
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(events).where(events.c.id.in_(event_ids))).all()
+    return {row.id: _event(row) for row in rows}
+
+
+def build_transcript(rows: Iterable[Any]) -> list[Turn]:
+    turns: list[Turn] = [Turn(user=None)]
+    for row in rows:
+        if row.type_name in HIDDEN_EVENT_TYPES:
+            continue
+        event = _event(row)
+        turn = turns[-1]
+        if event.kind == "session":
+            turns.append(Turn(user=None, new_session=True))
+        elif event.kind == "user":
+            turns.append(Turn(user=event))
+        elif event.kind == "bot":
+            _add_reply(turn, event)
+        elif event.kind == "action" and event.name in HIDDEN_ACTIONS:
+            continue
+        else:
+            turn.events.append(event)
+    return [t for t in turns if t.user or t.events or t.new_session]
+
+
+def _add_reply(turn: Turn, event: TranscriptEvent) -> None:
+    # answer_meta arrives as its own custom message after the answer text: show the
+    # facts and sources under the reply they belong to.
+    if event.answer is not None and not event.text:
+        for reply in reversed(turn.replies):
+            if reply.text and reply.answer is None:
+                reply.answer = event.answer
+                return
+    turn.events.append(event)
+
+
+def _event(row: Any) -> TranscriptEvent:
+    data = parse_data(row.data)
+    base = {"event_id": row.id, "timestamp": row.timestamp or 0.0}
+    kind = row.type_name
+    if kind == "user":
+        parsed = data.get("parse_data") or {}
+        intent = parsed.get("intent") or {}
+        return TranscriptEvent(
+            kind="user",
+            text=str(data.get("text") or ""),
+            intent=intent.get("name") or row.intent_name,
+            confidence=_float(intent.get("confidence")),
+            entities=[e for e in parsed.get("entities") or [] if isinstance(e, dict)],
+            ranking=[
+                (str(r.get("name")), _float(r.get("confidence")) or 0.0)
+                for r in parsed.get("intent_ranking") or []
+                if isinstance(r, dict) and r.get("name")
+            ],
+            channel=data.get("input_channel"),
+            **base,
+        )
+    if kind == "bot":
+        payload = data.get("data") or {}
+        return TranscriptEvent(
+            kind="bot",
+            text=str(data.get("text") or ""),
+            buttons=[b for b in payload.get("buttons") or [] if isinstance(b, dict)],
+            answer=_answer_meta(payload.get("custom")),
+            **base,
+        )
+    if kind == "action":
+        return TranscriptEvent(
+            kind="action",
+            name=data.get("name") or row.action_name,
+            policy=data.get("policy"),
+            confidence=_float(data.get("confidence")),
+            **base,
+        )
+    if kind == "slot":
+        value = data.get("value")
+        return TranscriptEvent(
+            kind="slot", name=data.get("name"), value=None if value is None else str(value), **base
+        )
+    if kind == "active_loop":
+        return TranscriptEvent(kind="loop", name=data.get("name"), **base)
+    if kind == "session_started":
+        return TranscriptEvent(kind="session", **base)
+    return TranscriptEvent(kind="other", name=kind, **base)
+
+
+def _answer_meta(custom: Any) -> AnswerMeta | None:
+    if not isinstance(custom, dict):
+        return None
+    meta = custom.get("data") if isinstance(custom.get("data"), dict) else custom
+    if meta.get("kind") != ANSWER_META_KIND:
+        return None
+    return AnswerMeta(
+        topic=meta.get("topic"),
+        fact_ids=[str(f) for f in meta.get("fact_ids") or []],
+        sources=[s for s in meta.get("sources") or [] if isinstance(s, dict)],
+    )

@@ -1,0 +1,62 @@
+"""``python -m bot logs purge|delete``: delete stored conversations.
+
+`purge --older-than 90d` applies a retention period (the staff app also does this
+daily with clinic.yml's retention_days); `delete --sender ID` answers a patient's
+request to erase their conversation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bot.config import get_settings
+from bot.db import engine_for
+from bot.staff.cli import CLI_ACTOR
+from bot.staff.config import StaffConfig
+from bot.staff.events import tracker_engine
+from bot.staff.retention import delete_sender, parse_duration, purge_older_than
+
+
+def _engines() -> tuple:
+    config = StaffConfig.from_settings(get_settings())
+    return engine_for(config.app_db_url), tracker_engine(config.tracker_db_url), config
+
+
+def _purge(args: argparse.Namespace) -> int:
+    try:
+        age = parse_duration(args.older_than)
+    except ValueError as error:
+        print(f"error: --older-than: {error}", file=sys.stderr)
+        return 2
+    app_engine, tracker, config = _engines()
+    report = purge_older_than(app_engine, tracker, age, config.secret_key, CLI_ACTOR)
+    print(f"purge older than {args.older_than}: {report.summary()}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    sender_id = args.sender.strip()
+    if not sender_id:
+        print("error: --sender needs the conversation's sender id", file=sys.stderr)
+        return 2
+    app_engine, tracker, config = _engines()
+    report = delete_sender(app_engine, tracker, sender_id, config.secret_key, CLI_ACTOR)
+    if not report.events and not report.rows:
+        print(f"no stored data for sender {sender_id!r} (nothing deleted)")
+    else:
+        print(f"sender {sender_id!r}: {report.summary()}")
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("logs", help="delete stored conversations (privacy)")
+    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    purge = commands.add_parser("purge", help="delete conversation data older than a duration")
+    purge.add_argument(
+        "--older-than", required=True, metavar="AGE", help="e.g. 90d, 12h, 30m or 2w"
+    )
+    purge.set_defaults(handler=_purge)
+    delete = commands.add_parser("delete", help="delete everything stored for one sender id")
+    delete.add_argument("--sender", required=True, metavar="ID", help="the sender id")
+    delete.set_defaults(handler=_delete)

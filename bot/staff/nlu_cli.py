@@ -1,0 +1,56 @@
+"""``python -m bot nlu export``: staff corrections as Rasa NLU YAML for data/nlu/."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bot.config import get_settings
+from bot.db import engine_for
+from bot.staff import audit
+from bot.staff.cli import CLI_ACTOR
+from bot.staff.domain import load_domain
+from bot.staff.nlu_export import export_corrections
+
+
+def _export(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    engine = engine_for(settings.app_db_url)
+    result = export_corrections(engine, settings.project_root, load_domain(settings.project_root))
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(result.text, encoding="utf-8")
+        destination = str(out)
+    else:
+        sys.stdout.write(result.text)
+        destination = "stdout"
+    audit.record(
+        engine,
+        CLI_ACTOR,
+        "export_nlu",
+        None,
+        {"examples": result.examples, "intents": result.intents, "to": destination},
+    )
+    notes = [f"{result.examples} examples for {result.intents} intents written to {destination}"]
+    if result.already_present:
+        notes.append(f"{result.already_present} left out: already in data/nlu")
+    if result.conflicts:
+        notes.append(f"{len(result.conflicts)} left out: data/nlu labels the same text differently")
+    print("; ".join(notes), file=sys.stderr)
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    group = subparsers.add_parser("nlu", help="NLU training data from the staff app")
+    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    export = commands.add_parser(
+        "export", help="write staff intent corrections as Rasa NLU YAML (version 3.1)"
+    )
+    export.add_argument(
+        "--out",
+        metavar="FILE",
+        help="file to write, e.g. data/nlu/staff_corrections.yml (default: stdout)",
+    )
+    export.set_defaults(handler=_export)
