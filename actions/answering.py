@@ -170,6 +170,25 @@ def answer_meta(topic: str, composed: ComposedAnswer) -> dict[str, Any]:
     }
 
 
+INTRO_DISCLAIMER_RESPONSE = "utter_intro_disclaimer"
+DISCLAIMER_RESPONSES = frozenset({"utter_greet_disclaimer", INTRO_DISCLAIMER_RESPONSE})
+
+
+def disclaimer_shown_this_session(tracker: Tracker) -> bool:
+    """Whether the patient has seen the disclaimer since the session started.
+
+    Widget conversations are greeted with it at session start; a conversation that
+    begins with a question (REST, WhatsApp) gets it once, with the first answer.
+    """
+    for event in reversed(tracker.events):
+        if event.get("event") == "session_started":
+            return False
+        utter_action = (event.get("metadata") or {}).get("utter_action")
+        if event.get("event") == "bot" and utter_action in DISCLAIMER_RESPONSES:
+            return True
+    return False
+
+
 class ActionAnswerQuestion(Action):
     """Answer any ``ask_<topic>`` or ``ask_what_about`` message from the fact base."""
 
@@ -206,10 +225,14 @@ class ActionAnswerQuestion(Action):
         if not plan.facts:
             dispatcher.utter_message(response="utter_no_facts")
             return [SlotSet("topic", plan.topic)] if plan.topic in self.fact_base.topics() else []
-        self.send(dispatcher, plan)
+        first_answer = not disclaimer_shown_this_session(tracker)
+        if first_answer:
+            dispatcher.utter_message(response=INTRO_DISCLAIMER_RESPONSE)
+        # The intro already says "not personal medical advice"; don't repeat it at once.
+        self.send(dispatcher, plan, remind=not first_answer)
         return [SlotSet("topic", plan.topic)]
 
-    def send(self, dispatcher: CollectingDispatcher, plan: AnswerPlan) -> None:
+    def send(self, dispatcher: CollectingDispatcher, plan: AnswerPlan, remind: bool = True) -> None:
         intro = None
         if plan.not_covered is not None:
             intro = (
@@ -217,7 +240,7 @@ class ActionAnswerQuestion(Action):
                 "so the clinic team is best placed to advise you. The closest they say:"
             )
         composed = self.composer.compose(plan.facts, intro=intro)
-        if plan.topic in MEDICAL_TOPICS:
+        if remind and plan.topic in MEDICAL_TOPICS:
             dispatcher.utter_message(response="utter_medical_reminder")
         questions = next_questions(
             plan.topic, plan.qualifiers, offer_staff=plan.not_covered is not None

@@ -1,7 +1,11 @@
 """Session start: greet the patient with the disclaimer before they type anything.
 
 The widget opens a conversation with the ``/session_start`` payload, so this action
-runs as soon as the chat window opens. It follows the pattern in the Rasa docs
+runs as soon as the chat window opens and greets. A session that starts implicitly,
+because a patient's first REST or WhatsApp message arrives, is NOT greeted here: the
+message isn't known yet, and an urgent report must get the urgent-care advice as the
+very first reply. Those conversations get the disclaimer with their first answer
+(see ``actions.answering``). It follows the pattern in the Rasa docs
 ("Customizing the session start action"): SessionStarted, the carried-over slots,
 then action_listen last. If the action server is down, the lead's resilience layer
 (bot/rasa_ext/resilience.py) runs Rasa's own session start plus the same greeting.
@@ -33,6 +37,15 @@ def _session_config(domain: DomainDict) -> dict[str, Any]:
 
 def carry_over_enabled(domain: DomainDict) -> bool:
     return bool(_session_config(domain).get("carry_over_slots_to_new_session", True))
+
+
+def explicitly_requested(tracker: Tracker) -> bool:
+    """Whether this run answers the patient's own ``/session_start`` (the widget opening)."""
+    events = tracker.events
+    if not events or events[-1].get("event") != "user":
+        return False
+    intent = ((events[-1].get("parse_data") or {}).get("intent") or {}).get("name")
+    return intent == SESSION_START_INTENT
 
 
 def already_greeted(tracker: Tracker, domain: DomainDict, now: float | None = None) -> bool:
@@ -80,7 +93,7 @@ class ActionSessionStart(Action):
         if carry_over_enabled(domain):
             # Slots must come after SessionStarted, which resets the tracker.
             events.extend(self.carried_over_slots(tracker))
-        if not already_greeted(tracker, domain):
+        if explicitly_requested(tracker) and not already_greeted(tracker, domain):
             dispatcher.utter_message(response=GREETING_RESPONSE)
         events.append(ActionExecuted("action_listen"))
         return events

@@ -4,7 +4,8 @@ Rasa 3.6 waits up to 300 s for a custom action and, when the call fails, logs th
 error and continues with no bot message. We shorten the timeout and, on failure,
 answer with the domain response ``utter_action_unavailable`` (rendered by the
 Rasa-side NLG, so it needs no action server). ``action_session_start`` falls back
-to Rasa's built-in session start plus the greeting, so the tracker stays valid.
+to Rasa's built-in session start (plus the greeting when the widget asked for it),
+so the tracker stays valid.
 
 Installed once by ClinicTemplatedNLG when the Rasa server loads endpoints.yml.
 """
@@ -21,8 +22,8 @@ from rasa.core.actions.action import (
     RemoteAction,
     create_bot_utterance,
 )
-from rasa.shared.core.constants import ACTION_SESSION_START_NAME
-from rasa.shared.core.events import Event
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME, USER_INTENT_SESSION_START
+from rasa.shared.core.events import Event, UserUttered
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,12 @@ _installed = False
 async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> list[Event]:
     message = await nlg.generate(response, tracker, output_channel.name())
     return [create_bot_utterance(message)] if message else []
+
+
+def _answers_session_start_request(tracker: Any) -> bool:
+    """Greet only the widget's explicit /session_start, as actions/session.py does."""
+    latest = tracker.events[-1] if tracker.events else None
+    return isinstance(latest, UserUttered) and latest.intent_name == USER_INTENT_SESSION_START
 
 
 async def _run_with_fallback(
@@ -58,7 +65,9 @@ async def _run_with_fallback(
         )
         if name == ACTION_SESSION_START_NAME:
             events = await ActionSessionStart().run(output_channel, nlg, tracker, domain)
-            greeting = await _utter(nlg, SESSION_GREETING_RESPONSE, tracker, output_channel)
+            greeting = []
+            if _answers_session_start_request(tracker):
+                greeting = await _utter(nlg, SESSION_GREETING_RESPONSE, tracker, output_channel)
             # Keep the closing action_listen last, as the default action emits it.
             return events[:-1] + greeting + events[-1:]
         return await _utter(nlg, FALLBACK_RESPONSE, tracker, output_channel)

@@ -19,16 +19,29 @@ SOURCES_LINE = re.compile(r"\nSources: (“[^”]+”( \([^)]+\))?)(; “[^”]+
 BODY_LIMIT = 560  # ~400 characters; a single long fact may not be cut mid-sentence
 
 
+GREETING = {
+    "event": "bot",
+    "text": "Hi, ...",
+    "metadata": {"utter_action": "utter_greet_disclaimer"},
+}
+
+
 async def ask(
     fact_base: FactBase,
     intent: str,
     text: str = "",
     entities: list[dict[str, Any]] | None = None,
     topic: str | None = None,
+    greeted: bool = True,
 ) -> tuple[CollectingDispatcher, list[dict[str, Any]]]:
+    """Run the action; by default the patient has already seen the greeting (widget)."""
     dispatcher = CollectingDispatcher()
     tracker = make_tracker(
-        intent=intent, text=text, entities=entities or [], slots={"topic": topic}
+        intent=intent,
+        text=text,
+        entities=entities or [],
+        slots={"topic": topic},
+        events=[GREETING] if greeted else [],
     )
     events = await ActionAnswerQuestion(fact_base).run(dispatcher, tracker, {})
     return dispatcher, events
@@ -298,3 +311,17 @@ async def test_every_entity_value_gets_a_cited_answer(
     else:
         assert answer[0].startswith("The articles don't cover"), (value, answer[0])
     assert slot_events(events) == {"topic": meta["topic"]}
+
+
+async def test_first_answer_without_greeting_carries_the_disclaimer(fact_base: FactBase) -> None:
+    # REST and WhatsApp conversations start with a question, not the widget's greeting.
+    dispatcher, _ = await ask(fact_base, "ask_number_of_sessions", greeted=False)
+
+    assert dispatcher.messages[0].get("response") == "utter_intro_disclaimer"
+    assert responses(dispatcher) == ["utter_intro_disclaimer"]
+
+
+async def test_intro_disclaimer_replaces_the_medical_reminder(fact_base: FactBase) -> None:
+    dispatcher, _ = await ask(fact_base, "ask_side_effects", greeted=False)
+
+    assert responses(dispatcher) == ["utter_intro_disclaimer"]

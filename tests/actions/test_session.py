@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import ActionSessionStart
@@ -46,7 +47,9 @@ async def test_session_start_carries_over_slots_but_not_the_form_question(
 
 async def test_session_start_respects_carry_over_off(dispatcher: CollectingDispatcher) -> None:
     domain = {"session_config": {"carry_over_slots_to_new_session": False}}
-    tracker = make_tracker(slots={"topic": "aftercare"})
+    tracker = make_tracker(
+        intent="session_start", text="/session_start", slots={"topic": "aftercare"}
+    )
 
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
 
@@ -111,3 +114,25 @@ async def test_greets_again_when_the_old_greeting_is_from_an_expired_session(
     await ActionSessionStart().run(dispatcher, tracker, domain)
 
     assert responses(dispatcher) == ["utter_greet_disclaimer"]
+
+
+async def test_implicit_session_start_does_not_greet(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    # A patient's first REST/WhatsApp message starts the session before Rasa has read
+    # it; it may be an urgent report, whose advice must be the first reply.
+    tracker = Tracker(
+        sender_id="new-patient",
+        slots={},
+        latest_message={},
+        events=[],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name=None,
+    )
+
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == []
+    assert [e["event"] for e in events] == ["session_started", "action"]
