@@ -21,12 +21,13 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.composer import AnswerComposer, ComposedAnswer
+from actions.composer import ComposedAnswer
+from actions.fact_base_action import FactBaseAction
 from actions.next_questions import buttons, next_questions
 from actions.qualifiers import ANSWER_KINDS, detect_qualifiers, follow_up_terms
 from bot.facts.contract import KIND_TOPIC
@@ -189,24 +190,11 @@ def disclaimer_shown_this_session(tracker: Tracker) -> bool:
     return False
 
 
-class ActionAnswerQuestion(Action):
+class ActionAnswerQuestion(FactBaseAction):
     """Answer any ``ask_<topic>`` or ``ask_what_about`` message from the fact base."""
-
-    def __init__(
-        self, fact_base: FactBase | None = None, composer: AnswerComposer | None = None
-    ) -> None:
-        self._fact_base = fact_base
-        self.composer = composer or AnswerComposer()
 
     def name(self) -> str:
         return "action_answer_question"
-
-    @property
-    def fact_base(self) -> FactBase:
-        # Loaded on first use, so the action server starts even before a build.
-        if self._fact_base is None:
-            self._fact_base = FactBase.from_settings()
-        return self._fact_base
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

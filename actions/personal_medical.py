@@ -13,13 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from rasa_sdk import Action, Tracker
+from rasa_sdk import Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.answering import answer_meta
-from actions.composer import AnswerComposer
+from actions.fact_base_action import FactBaseAction
 from actions.qualifiers import detect_qualifiers
 from bot.facts.query import Fact, FactBase
 
@@ -93,21 +93,11 @@ class PersonalContextFinder:
         return [fact for fact in unique if safe_for_personal_context(fact)][:MAX_FACTS]
 
 
-class ActionPersonalMedicalContext(Action):
+class ActionPersonalMedicalContext(FactBaseAction):
     """Add general, cited article facts related to the patient's condition, if any."""
-
-    def __init__(self, fact_base: FactBase | None = None) -> None:
-        self._fact_base = fact_base
-        self.composer = AnswerComposer()
 
     def name(self) -> str:
         return "action_personal_medical_context"
-
-    @property
-    def fact_base(self) -> FactBase:
-        if self._fact_base is None:
-            self._fact_base = FactBase.from_settings()
-        return self._fact_base
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
