@@ -35,8 +35,6 @@ def test_full_handoff_stores_exactly_one_row(stack: Stack) -> None:
     assert "phone" in texts(asked_value).lower(), dump(asked_value)
     retry = stack.send("call me maybe", sender)
     assert starts_with_response(retry[0]["text"], "utter_invalid_phone"), dump(retry)
-        retry
-    ), dump(retry)
     stack.send("+44 7700 900123", sender)
     consent_question = stack.send("weekday mornings", sender)
     assert starts_with_response(consent_question[-1]["text"], "utter_ask_contact_consent"), dump(
