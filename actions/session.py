@@ -39,13 +39,25 @@ def carry_over_enabled(domain: DomainDict) -> bool:
     return bool(_session_config(domain).get("carry_over_slots_to_new_session", True))
 
 
+# Rasa runs action_extract_slots (and may set slots) right after every user message.
+AFTER_USER_MESSAGE = frozenset({"action_extract_slots"})
+
+
 def explicitly_requested(tracker: Tracker) -> bool:
-    """Whether this run answers the patient's own ``/session_start`` (the widget opening)."""
-    events = tracker.events
-    if not events or events[-1].get("event") != "user":
-        return False
-    intent = ((events[-1].get("parse_data") or {}).get("intent") or {}).get("name")
-    return intent == SESSION_START_INTENT
+    """Whether this run answers the patient's own ``/session_start`` (the widget opening).
+
+    When a session starts because any other message arrived, this action runs before
+    that message is logged, so the newest meaningful event is from the old session.
+    """
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "slot" or (kind == "action" and event.get("name") in AFTER_USER_MESSAGE):
+            continue
+        if kind != "user":
+            return False
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        return intent == SESSION_START_INTENT
+    return False
 
 
 def already_greeted(tracker: Tracker, domain: DomainDict, now: float | None = None) -> bool:

@@ -22,8 +22,12 @@ from rasa.core.actions.action import (
     RemoteAction,
     create_bot_utterance,
 )
-from rasa.shared.core.constants import ACTION_SESSION_START_NAME, USER_INTENT_SESSION_START
-from rasa.shared.core.events import Event, UserUttered
+from rasa.shared.core.constants import (
+    ACTION_EXTRACT_SLOTS,
+    ACTION_SESSION_START_NAME,
+    USER_INTENT_SESSION_START,
+)
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +45,13 @@ async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> 
 
 def _answers_session_start_request(tracker: Any) -> bool:
     """Greet only the widget's explicit /session_start, as actions/session.py does."""
-    latest = tracker.events[-1] if tracker.events else None
-    return isinstance(latest, UserUttered) and latest.intent_name == USER_INTENT_SESSION_START
+    for event in reversed(tracker.events):
+        if isinstance(event, SlotSet) or (
+            isinstance(event, ActionExecuted) and event.action_name == ACTION_EXTRACT_SLOTS
+        ):
+            continue  # Rasa's own steps right after a user message
+        return isinstance(event, UserUttered) and event.intent_name == USER_INTENT_SESSION_START
+    return False
 
 
 async def _run_with_fallback(

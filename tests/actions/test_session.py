@@ -136,3 +136,17 @@ async def test_implicit_session_start_does_not_greet(
 
     assert responses(dispatcher) == []
     assert [e["event"] for e in events] == ["session_started", "action"]
+
+
+async def test_widget_session_start_is_recognised_after_rasas_slot_extraction(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any]
+) -> None:
+    # What Rasa really logs: the user's /session_start, then action_extract_slots.
+    tracker = make_tracker(intent="session_start", text="/session_start")
+    tracker.events.append(
+        {"event": "action", "name": "action_extract_slots", "timestamp": time.time()}
+    )
+
+    await ActionSessionStart().run(dispatcher, tracker, domain)
+
+    assert responses(dispatcher) == ["utter_greet_disclaimer"]
