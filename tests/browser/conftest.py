@@ -22,7 +22,9 @@ DESKTOP = {"width": 1280, "height": 800}
 MOBILE = {"width": 360, "height": 740}
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running while
+# it is open, which would break every async test collected after the browser tests.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail(
