@@ -11,6 +11,7 @@ patient sent, so nothing is lost.
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -87,4 +88,96 @@ class InputLengthVerdict(GraphComponent):
                 message.set(INTENT, verdict, add_to_output=True)
                 message.set(INTENT_RANKING_KEY, [verdict], add_to_output=True)
                 message.set(ENTITIES, [], add_to_output=True)
+        return messages
+
+
+URGENT_INTENT = "report_urgent"
+# General questions about what *can* happen ("can it make you faint?") stay answers.
+GENERAL_QUESTION_INTENTS = frozenset(
+    {"ask_side_effects", "ask_safety", "ask_contraindications", "ask_pain", "ask_preparation"}
+)
+# Unmistakable emergency phrasings. A missed emergency costs far more than a patient
+# with a harmless symptom being told to seek care, so these override the classifier.
+RED_FLAGS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"\b(lost|losing|lose|loss of) (my |her |his )?consciousness\b",
+        r"\bunconscious\b",
+        r"\b(pass|passed|passing|passes) out\b",
+        r"\bfaint(ed|ing|s)?\b",
+        r"\b(black|blacked|blacking) out\b",
+        r"\bcollaps(e|ed|es|ing)\b",
+        r"\b(can'?t|cannot|can not|couldn'?t|could not|trouble|difficulty|hard to|struggling to)"
+        r" breath(e|ing)?\b",
+        r"\bshort(ness)? of breath\b",
+        r"\bthroat\b.{0,40}\b(clos|tight|swell|swoll)",
+        r"\bwheez",
+        r"\bchest (pain|hurts|is hurting|tight)",
+        r"\banaphyla",
+        r"\b(face|lips?|eyes?|eyelids?|tongue)\b.{0,40}\b(swell|swoll|puff)",
+        r"\b(swell|swoll|puff)\w*\b.{0,40}\b(face|lips?|eyes?|eyelids?|tongue)\b",
+        r"\bpus\b",
+        r"\babscess",
+        r"\b(turn|turned|turning|going|gone|went) (black|dark|purple|grey|gray|blue)\b",
+        r"\bnecros",
+        r"\bhives\b",
+        r"\b(high )?fever\b",
+        r"\b(severe|unbearable|excruciating|worst)\b.{0,40}\bpain\b",
+    )
+)
+
+
+# A personal-medical message with a red flag is often history ("I faint when I see
+# needles, is it safe for me?"); it is escalated only when it reports what happened
+# after a treatment or right now.
+PERSONAL_MEDICAL_INTENT = "personal_medical"
+AFTER_TREATMENT = re.compile(
+    r"\b(after|since|following)\b.{0,40}\b(session|treatment|injections?|procedure|meso\w*|"
+    r"appointment|clinic)\b|\b(right now|now|today|tonight|this morning|yesterday)\b"
+)
+
+
+def red_flag(text: str) -> str | None:
+    """The first emergency phrase found in the text, or None."""
+    lowered = text.lower()
+    for pattern in RED_FLAGS:
+        if match := pattern.search(lowered):
+            return match.group(0)
+    return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class UrgentRedFlagGuard(GraphComponent):
+    """Routes messages with unmistakable emergency phrases to ``report_urgent``.
+
+    A safety net under the statistical classifier, which can miss a phrasing it has
+    never seen; the urgent-care advice must reach every such patient.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> UrgentRedFlagGuard:
+        return cls()
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            predicted = (message.get(INTENT) or {}).get("name")
+            if not isinstance(text, str) or text.startswith("/"):
+                continue  # button payloads are explicit intents
+            if predicted == URGENT_INTENT or predicted in GENERAL_QUESTION_INTENTS:
+                continue
+            if not red_flag(text):
+                continue
+            if predicted == PERSONAL_MEDICAL_INTENT and not AFTER_TREATMENT.search(text.lower()):
+                continue
+            verdict = {"name": URGENT_INTENT, "confidence": 1.0}
+            ranking = [verdict, *(message.get(INTENT_RANKING_KEY) or [])]
+            message.set(INTENT, verdict, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)
         return messages

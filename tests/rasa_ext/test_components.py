@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
@@ -10,6 +11,7 @@ from bot.rasa_ext.components import (
     TOO_LONG_INTENT,
     InputLengthGuard,
     InputLengthVerdict,
+    UrgentRedFlagGuard,
 )
 
 
@@ -35,3 +37,44 @@ def test_long_messages_are_trimmed_before_nlu_and_get_the_too_long_intent() -> N
 def test_environment_overrides_the_configured_limit(monkeypatch) -> None:
     monkeypatch.setenv("MESO_MAX_MESSAGE_CHARS", "10")
     assert InputLengthGuard({"max_chars": 50}).max_chars == 10
+
+
+def classified(text: str, intent: str) -> Message:
+    message = Message(data={TEXT: text})
+    message.set(INTENT, {"name": intent, "confidence": 0.6})
+    UrgentRedFlagGuard().process([message])
+    return message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my husband went unconscious after his meso",
+        "cant breathe properly since the injections",
+        "her lips are swelling up fast",
+        "there's pus coming out and I have a fever",
+        "the spot turned black overnight",
+    ],
+)
+def test_red_flags_reach_the_urgent_flow_whatever_the_classifier_said(text: str) -> None:
+    assert classified(text, "deny").get(INTENT)["name"] == "report_urgent"
+    assert classified(text, "nlu_fallback").get(INTENT)["name"] == "report_urgent"
+
+
+def test_general_questions_about_symptoms_stay_answers() -> None:
+    message = classified("can mesotherapy make you faint?", "ask_side_effects")
+    assert message.get(INTENT)["name"] == "ask_side_effects"
+
+
+def test_personal_history_is_not_an_emergency_but_a_report_after_treatment_is() -> None:
+    history = classified("i faint when i see needles, is it safe for me", "personal_medical")
+    assert history.get(INTENT)["name"] == "personal_medical"
+    report = classified("I fainted twice since my session yesterday", "personal_medical")
+    assert report.get(INTENT)["name"] == "report_urgent"
+
+
+def test_button_payloads_and_plain_messages_are_untouched() -> None:
+    assert classified("/deny", "deny").get(INTENT)["name"] == "deny"
+    assert classified("how many sessions do I need?", "ask_number_of_sessions").get(INTENT)[
+        "name"
+    ] == ("ask_number_of_sessions")
