@@ -39,8 +39,10 @@ def carry_over_enabled(domain: DomainDict) -> bool:
     return bool(_session_config(domain).get("carry_over_slots_to_new_session", True))
 
 
-# Rasa runs action_extract_slots (and may set slots) right after every user message.
+# Rasa logs its own bookkeeping right after a user message: featurization, slot
+# extraction and the slots it sets.
 AFTER_USER_MESSAGE = frozenset({"action_extract_slots"})
+BOOKKEEPING_EVENTS = frozenset({"slot", "user_featurization"})
 
 
 def explicitly_requested(tracker: Tracker) -> bool:
@@ -51,7 +53,9 @@ def explicitly_requested(tracker: Tracker) -> bool:
     """
     for event in reversed(tracker.events):
         kind = event.get("event")
-        if kind == "slot" or (kind == "action" and event.get("name") in AFTER_USER_MESSAGE):
+        if kind in BOOKKEEPING_EVENTS or (
+            kind == "action" and event.get("name") in AFTER_USER_MESSAGE
+        ):
             continue
         if kind != "user":
             return False

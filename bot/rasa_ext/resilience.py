@@ -27,7 +27,13 @@ from rasa.shared.core.constants import (
     ACTION_SESSION_START_NAME,
     USER_INTENT_SESSION_START,
 )
-from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted,
+    DefinePrevUserUtteredFeaturization,
+    Event,
+    SlotSet,
+    UserUttered,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> 
 def _answers_session_start_request(tracker: Any) -> bool:
     """Greet only the widget's explicit /session_start, as actions/session.py does."""
     for event in reversed(tracker.events):
-        if isinstance(event, SlotSet) or (
+        if isinstance(event, (SlotSet, DefinePrevUserUtteredFeaturization)) or (
             isinstance(event, ActionExecuted) and event.action_name == ACTION_EXTRACT_SLOTS
         ):
             continue  # Rasa's own steps right after a user message
