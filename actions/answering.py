@@ -30,6 +30,7 @@ from actions.composer import ComposedAnswer
 from actions.fact_base_action import FactBaseAction
 from actions.next_questions import buttons, next_questions
 from actions.qualifiers import ANSWER_KINDS, detect_qualifiers, follow_up_terms
+from actions.session import DISCLAIMER_SLOT
 from bot.facts.contract import KIND_TOPIC
 from bot.facts.query import Fact, FactBase, VocabularyEntry
 
@@ -172,22 +173,6 @@ def answer_meta(topic: str, composed: ComposedAnswer) -> dict[str, Any]:
 
 
 INTRO_DISCLAIMER_RESPONSE = "utter_intro_disclaimer"
-DISCLAIMER_RESPONSES = frozenset({"utter_greet_disclaimer", INTRO_DISCLAIMER_RESPONSE})
-
-
-def disclaimer_shown_this_session(tracker: Tracker) -> bool:
-    """Whether the patient has seen the disclaimer since the session started.
-
-    Widget conversations are greeted with it at session start; a conversation that
-    begins with a question (REST, WhatsApp) gets it once, with the first answer.
-    """
-    for event in reversed(tracker.events):
-        if event.get("event") == "session_started":
-            return False
-        utter_action = (event.get("metadata") or {}).get("utter_action")
-        if event.get("event") == "bot" and utter_action in DISCLAIMER_RESPONSES:
-            return True
-    return False
 
 
 class ActionAnswerQuestion(FactBaseAction):
@@ -213,12 +198,17 @@ class ActionAnswerQuestion(FactBaseAction):
         if not plan.facts:
             dispatcher.utter_message(response="utter_no_facts")
             return [SlotSet("topic", plan.topic)] if plan.topic in self.fact_base.topics() else []
-        first_answer = not disclaimer_shown_this_session(tracker)
+        # Widget conversations saw the disclaimer in the greeting; one that starts with a
+        # question (REST, WhatsApp) gets it once, with its first answer.
+        first_answer = not tracker.get_slot(DISCLAIMER_SLOT)
         if first_answer:
             dispatcher.utter_message(response=INTRO_DISCLAIMER_RESPONSE)
         # The intro already says "not personal medical advice"; don't repeat it at once.
         self.send(dispatcher, plan, remind=not first_answer)
-        return [SlotSet("topic", plan.topic)]
+        events: list[EventType] = [SlotSet("topic", plan.topic)]
+        if first_answer:
+            events.append(SlotSet(DISCLAIMER_SLOT, True))
+        return events
 
     def send(self, dispatcher: CollectingDispatcher, plan: AnswerPlan, remind: bool = True) -> None:
         intro = None

@@ -13,7 +13,6 @@ then action_listen last. If the action server is down, the lead's resilience lay
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -22,9 +21,13 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 GREETING_RESPONSE = "utter_greet_disclaimer"
+# Rasa logs an action's messages before its SessionStarted event, and the SQL tracker
+# store loads only events since the latest SessionStarted, so a later action can't see
+# the greeting itself; this slot, set after SessionStarted, records it.
+DISCLAIMER_SLOT = "disclaimer_shown"
 
 # A form never survives a session break, so the slot it asked for must not either.
-NOT_CARRIED_OVER = frozenset({"requested_slot", "session_started_metadata"})
+NOT_CARRIED_OVER = frozenset({"requested_slot", "session_started_metadata", DISCLAIMER_SLOT})
 
 
 SESSION_START_INTENT = "session_start"
@@ -64,29 +67,6 @@ def explicitly_requested(tracker: Tracker) -> bool:
     return False
 
 
-def already_greeted(tracker: Tracker, domain: DomainDict, now: float | None = None) -> bool:
-    """Whether the disclaimer went out in this session and the patient hasn't spoken since.
-
-    A new conversation that opens with the widget's ``/session_start`` runs this
-    action twice: Rasa starts the session of a new tracker by itself, then RulePolicy
-    maps the ``session_start`` intent to this action again. One greeting is enough.
-    A greeting older than the session expiry belongs to an old session.
-    """
-    minutes = _session_config(domain).get("session_expiration_time") or DEFAULT_EXPIRATION_MINUTES
-    oldest = (now or time.time()) - float(minutes) * 60
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind == "user":
-            intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-            if intent != SESSION_START_INTENT:
-                return False
-        elif (
-            kind == "bot" and (event.get("metadata") or {}).get("utter_action") == GREETING_RESPONSE
-        ):
-            return float(event.get("timestamp") or 0) >= oldest
-    return False
-
-
 class ActionSessionStart(Action):
     """Start a session, keep the previous session's slots, and show the disclaimer."""
 
@@ -109,7 +89,11 @@ class ActionSessionStart(Action):
         if carry_over_enabled(domain):
             # Slots must come after SessionStarted, which resets the tracker.
             events.extend(self.carried_over_slots(tracker))
-        if explicitly_requested(tracker) and not already_greeted(tracker, domain):
+        shown = bool(tracker.get_slot(DISCLAIMER_SLOT))
+        if explicitly_requested(tracker) and not shown:
             dispatcher.utter_message(response=GREETING_RESPONSE)
+            shown = True
+        if shown:  # a widget reconnect starts a new session event, but not a new greeting
+            events.append(SlotSet(DISCLAIMER_SLOT, True))
         events.append(ActionExecuted("action_listen"))
         return events

@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_action_unavailable"
 SESSION_GREETING_RESPONSE = "utter_greet_disclaimer"
+DISCLAIMER_SLOT = "disclaimer_shown"  # as in actions/session.py
 
 _original_run = RemoteAction.run
 _installed = False
@@ -80,9 +81,10 @@ async def _run_with_fallback(
         )
         if name == ACTION_SESSION_START_NAME:
             events = await ActionSessionStart().run(output_channel, nlg, tracker, domain)
-            greeting = []
+            greeting: list[Event] = []
             if _answers_session_start_request(tracker):
                 greeting = await _utter(nlg, SESSION_GREETING_RESPONSE, tracker, output_channel)
+                greeting.append(SlotSet(DISCLAIMER_SLOT, True))
             # Keep the closing action_listen last, as the default action emits it.
             return events[:-1] + greeting + events[-1:]
         return await _utter(nlg, FALLBACK_RESPONSE, tracker, output_channel)

@@ -19,13 +19,6 @@ SOURCES_LINE = re.compile(r"\nSources: (“[^”]+”( \([^)]+\))?)(; “[^”]+
 BODY_LIMIT = 560  # ~400 characters; a single long fact may not be cut mid-sentence
 
 
-GREETING = {
-    "event": "bot",
-    "text": "Hi, ...",
-    "metadata": {"utter_action": "utter_greet_disclaimer"},
-}
-
-
 async def ask(
     fact_base: FactBase,
     intent: str,
@@ -40,8 +33,7 @@ async def ask(
         intent=intent,
         text=text,
         entities=entities or [],
-        slots={"topic": topic},
-        events=[GREETING] if greeted else [],
+        slots={"topic": topic, "disclaimer_shown": greeted},
     )
     events = await ActionAnswerQuestion(fact_base).run(dispatcher, tracker, {})
     return dispatcher, events
@@ -315,10 +307,13 @@ async def test_every_entity_value_gets_a_cited_answer(
 
 async def test_first_answer_without_greeting_carries_the_disclaimer(fact_base: FactBase) -> None:
     # REST and WhatsApp conversations start with a question, not the widget's greeting.
-    dispatcher, _ = await ask(fact_base, "ask_number_of_sessions", greeted=False)
+    dispatcher, events = await ask(fact_base, "ask_number_of_sessions", greeted=False)
 
     assert dispatcher.messages[0].get("response") == "utter_intro_disclaimer"
     assert responses(dispatcher) == ["utter_intro_disclaimer"]
+    assert {"event": "slot", "name": "disclaimer_shown", "value": True} in [
+        {k: e[k] for k in ("event", "name", "value")} for e in events if e["event"] == "slot"
+    ]
 
 
 async def test_intro_disclaimer_replaces_the_medical_reminder(fact_base: FactBase) -> None:

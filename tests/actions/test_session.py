@@ -9,7 +9,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.session import ActionSessionStart
-from tests.actions.conftest import make_tracker, responses, user_event
+from tests.actions.conftest import make_tracker, responses
 
 
 async def test_session_start_greets_with_the_disclaimer(
@@ -53,7 +53,7 @@ async def test_session_start_respects_carry_over_off(dispatcher: CollectingDispa
 
     events = await ActionSessionStart().run(dispatcher, tracker, domain)
 
-    assert [e["event"] for e in events] == ["session_started", "action"]
+    assert [e["event"] for e in events] == ["session_started", "slot", "action"]
     assert responses(dispatcher) == ["utter_greet_disclaimer"]
 
 
@@ -64,56 +64,45 @@ def test_domain_keeps_sessions_for_an_hour_and_carries_slots(domain: dict[str, A
     }
 
 
-def greeting_event(timestamp: float) -> dict[str, Any]:
-    return {
-        "event": "bot",
-        "timestamp": timestamp,
-        "text": "Hi, ...",
-        "metadata": {"utter_action": "utter_greet_disclaimer"},
-    }
-
-
-async def test_widget_session_start_payload_does_not_greet_twice(
+async def test_widget_reconnect_in_the_same_session_does_not_greet_twice(
     dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    # Rasa already ran the session start for the new tracker (with the greeting),
-    # then the widget's /session_start intent runs it again.
-    now = time.time()
-    events = [
-        {"event": "action", "timestamp": now - 1, "name": "action_session_start"},
-        greeting_event(now - 1),
-        {"event": "session_started", "timestamp": now - 1},
-        {"event": "action", "timestamp": now - 1, "name": "action_listen"},
-    ]
-    tracker = make_tracker(intent="session_start", text="/session_start", events=events)
+    tracker = make_tracker(
+        intent="session_start", text="/session_start", slots={"disclaimer_shown": True}
+    )
 
     result = await ActionSessionStart().run(dispatcher, tracker, domain)
 
     assert responses(dispatcher) == []
-    assert [e["event"] for e in result] == ["session_started", "action"]
+    # The new SessionStarted resets slots, so the flag is set again after it.
+    assert [e["event"] for e in result] == ["session_started", "slot", "action"]
+    assert result[1]["name"] == "disclaimer_shown" and result[1]["value"] is True
 
 
-async def test_greets_again_after_the_patient_spoke(
+async def test_greeting_sets_the_disclaimer_flag_after_session_started(
     dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    now = time.time()
-    events = [greeting_event(now - 30), user_event("ask_pain", "does it hurt")]
-    tracker = make_tracker(intent="session_start", text="/session_start", events=events)
+    tracker = make_tracker(intent="session_start", text="/session_start")
 
-    await ActionSessionStart().run(dispatcher, tracker, domain)
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
 
     assert responses(dispatcher) == ["utter_greet_disclaimer"]
+    flags = [e for e in events if e["event"] == "slot" and e["name"] == "disclaimer_shown"]
+    assert flags and flags[0]["value"] is True
+    assert events.index(flags[0]) > 0  # after session_started, which resets slots
 
 
-async def test_greets_again_when_the_old_greeting_is_from_an_expired_session(
+async def test_disclaimer_flag_is_not_carried_into_a_new_session(
     dispatcher: CollectingDispatcher, domain: dict[str, Any]
 ) -> None:
-    two_hours_ago = time.time() - 2 * 3600
-    tracker = make_tracker(intent="session_start", events=[greeting_event(two_hours_ago)])
+    tracker = make_tracker(slots={"disclaimer_shown": True, "topic": "pain"})
+    tracker.latest_message = {}
+    tracker.events.clear()
 
-    await ActionSessionStart().run(dispatcher, tracker, domain)
+    events = await ActionSessionStart().run(dispatcher, tracker, domain)
 
-    assert responses(dispatcher) == ["utter_greet_disclaimer"]
+    carried = {e["name"] for e in events if e["event"] == "slot"}
+    assert "topic" in carried
 
 
 async def test_implicit_session_start_does_not_greet(
