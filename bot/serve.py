@@ -81,6 +81,17 @@ def rasa_command() -> list[str]:
     return command
 
 
+def fact_base_problem() -> str | None:
+    """Why the action server can't answer, or None: checked before it starts."""
+    from bot.facts.query import FactBase, FactBaseMissing
+
+    try:
+        FactBase.from_settings()
+    except FactBaseMissing as exc:
+        return f"error: {exc}"
+    return None
+
+
 def actions_command() -> list[str]:
     return [
         os.path.join(sys.prefix, "bin", "rasa"),
@@ -119,6 +130,10 @@ def _run(args: argparse.Namespace) -> int:
     if service.name == "rasa":
         return _exec(rasa_command())
     if service.name == "actions":
+        problem = fact_base_problem()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
         return _exec(actions_command())
     if service.name == "web":
         from bot.web import create_app as create_web_app

@@ -87,3 +87,19 @@ def test_training_fingerprint_changes_only_with_training_inputs(tmp_path: Path) 
     assert fingerprint(tmp_path) == before
     (tmp_path / "data" / "nlu" / "a.yml").write_text("nlu: [changed]\n")
     assert fingerprint(tmp_path) != before
+
+
+def test_action_server_refuses_to_start_without_a_fact_base(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "MESO_FACTS_DB_URL": f"sqlite:///{tmp_path / 'missing.db'}",
+        "MESO_ACTIONS_PORT": "0",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", "actions"],
+        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "fact base not built" in result.stderr
+    assert "python -m bot facts build" in result.stderr
+    assert not (tmp_path / "missing.db").exists()
