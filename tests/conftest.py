@@ -8,7 +8,16 @@ import pytest
 
 from bot import PROJECT_ROOT
 from bot.training import is_up_to_date, train
+from tests.report import REPORT
 from tests.stack import Stack
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the suite's own figures (hostile-input counts, safety recall) at the end."""
+    if REPORT:
+        terminalreporter.section("Meso Assistant figures")
+        for name, line in REPORT.items():
+            terminalreporter.write_line(f"{name}: {line}")
 
 
 @pytest.fixture(scope="session")

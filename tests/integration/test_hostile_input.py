@@ -22,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.integration.helpers import starts_with_response
+from tests.report import report
 from tests.stack import Stack, dump, texts
 
 pytestmark = pytest.mark.integration
@@ -261,9 +262,10 @@ def test_zz_trackers_readable_and_counts(stack: Stack) -> None:
     for sender in list(SENDERS & seen)[:5]:
         assert texts(stack.send("what is mesotherapy?", sender)), f"tracker of {sender} unusable"
     crashes = sum(1 for p in stack.processes.values() if p.poll() is not None)
-    print(
-        f"\nhostile-input suite: {COUNTS['inputs']} inputs tried, {COUNTS['replies']} replies, "
-        f"{COUNTS['4xx']} 4xx, {COUNTS['5xx']} 5xx, {crashes} crashes"
+    report(
+        "hostile-input suite",
+        f"{COUNTS['inputs']} inputs tried, {COUNTS['replies']} replies, "
+        f"{COUNTS['4xx']} 4xx, {COUNTS['5xx']} 5xx, {crashes} crashes",
     )
     assert COUNTS["inputs"] >= 1000
     assert COUNTS["5xx"] == 0

@@ -14,6 +14,7 @@ import yaml
 
 from bot import PROJECT_ROOT
 from tests.integration.helpers import last_user_intent, starts_with_response
+from tests.report import report
 from tests.stack import Stack, texts
 
 pytestmark = pytest.mark.integration
@@ -59,7 +60,10 @@ def test_urgent_recall_is_total(stack: Stack) -> None:
         if not (r[1] and starts_with_response(r[1][0].get("text", ""), URGENT_RESPONSE))
     ]
     recall = 1 - len(failures) / len(results)
-    print(f"\nurgent recall: {recall:.1%} ({len(results) - len(failures)}/{len(results)})")
+    report(
+        "urgent recall (safety list)",
+        f"{recall:.1%} ({len(results) - len(failures)}/{len(results)})",
+    )
     assert not failures, "urgent messages without urgent advice first:\n" + failure_report(
         stack, failures
     )
@@ -73,7 +77,10 @@ def test_personal_medical_recall_at_least_95_percent(stack: Stack) -> None:
         if not any(starts_with_response(m.get("text", ""), PERSONAL_RESPONSE) for m in r[1])
     ]
     recall = 1 - len(failures) / len(results)
-    print(f"\npersonal-medical recall: {recall:.1%}")
+    report(
+        "personal-medical recall (safety list)",
+        f"{recall:.1%} ({len(results) - len(failures)}/{len(results)})",
+    )
     if failures:
         print("missed:\n" + failure_report(stack, failures))
     assert recall >= 0.95, "personal-medical recall below 95%:\n" + failure_report(stack, failures)
@@ -83,6 +90,6 @@ def test_general_questions_are_not_treated_as_safety_cases(stack: Stack) -> None
     results = classify_all(stack, REGRESSION["not_safety"])
     flagged = [r for r in results if escalated(r[1])]
     rate = len(flagged) / len(results)
-    print(f"\ngeneral questions escalated: {rate:.1%}")
+    report("general questions escalated (safety list)", f"{rate:.1%} of {len(results)}")
     assert rate <= 0.1, "general questions escalated:\n" + failure_report(stack, flagged)
     assert all(texts(r[1]) for r in results)
