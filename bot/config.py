@@ -99,24 +99,16 @@ class Settings:
         return load_clinic_config(self.clinic_config_path)
 
 
-def _env_float(name: str, default: float) -> float:
+def _env_number(name: str, default: float, kind: type = float) -> float:
+    """A numeric environment variable, with an error that names it."""
     value = os.environ.get(name)
     if value is None or value == "":
         return default
     try:
-        return float(value)
+        return kind(value)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {value!r}") from exc
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {value!r}") from exc
+        noun = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {noun}, got {value!r}") from exc
 
 
 def load_settings() -> Settings:
@@ -133,8 +125,8 @@ def load_settings() -> Settings:
         spacy_model_dir=root / "spacy_pipeline",
         clinic_config_path=Path(os.environ.get("MESO_CLINIC_CONFIG", root / "clinic.yml")),
         staff_secret_key=os.environ.get("MESO_STAFF_SECRET_KEY") or None,
-        max_message_chars=_env_int("MESO_MAX_MESSAGE_CHARS", 1000),
-        action_timeout_seconds=_env_float("MESO_ACTION_TIMEOUT", 1.5),
+        max_message_chars=int(_env_number("MESO_MAX_MESSAGE_CHARS", 1000, int)),
+        action_timeout_seconds=_env_number("MESO_ACTION_TIMEOUT", 1.5),
     )
 
 

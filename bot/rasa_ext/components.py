@@ -34,16 +34,11 @@ def _max_chars(config: dict[str, Any]) -> int:
     )
 
 
-@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
-class InputLengthGuard(GraphComponent):
-    """Trims overlong texts before tokenization and records their real length."""
+class StatelessComponent(GraphComponent):
+    """A pipeline component with no training and no state beyond its config."""
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"max_chars": DEFAULT_MAX_CHARS}
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.max_chars = _max_chars(config)
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        self.config = config or {}
 
     @classmethod
     def create(
@@ -52,8 +47,21 @@ class InputLengthGuard(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> InputLengthGuard:
+    ) -> StatelessComponent:
         return cls(config)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
+class InputLengthGuard(StatelessComponent):
+    """Trims overlong texts before tokenization and records their real length."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {"max_chars": DEFAULT_MAX_CHARS}
+
+    def __init__(self, config: dict[str, Any] | None = None) -> None:
+        super().__init__(config)
+        self.max_chars = _max_chars(self.config)
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -68,18 +76,8 @@ class InputLengthGuard(GraphComponent):
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class InputLengthVerdict(GraphComponent):
+class InputLengthVerdict(StatelessComponent):
     """Overrides the prediction for messages the guard marked as too long."""
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> InputLengthVerdict:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -147,22 +145,12 @@ def red_flag(text: str) -> str | None:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
-class UrgentRedFlagGuard(GraphComponent):
+class UrgentRedFlagGuard(StatelessComponent):
     """Routes messages with unmistakable emergency phrases to ``report_urgent``.
 
     A safety net under the statistical classifier, which can miss a phrasing it has
     never seen; the urgent-care advice must reach every such patient.
     """
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> UrgentRedFlagGuard:
-        return cls()
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
