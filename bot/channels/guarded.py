@@ -10,7 +10,6 @@ pipeline's InputLengthGuard answers "please keep it shorter".
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -24,6 +23,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.pseudonym import pseudonym
 from bot.channels.ratelimit import RateLimiter, limit_from_env
 from bot.config import get_settings
 
@@ -56,11 +56,6 @@ def clean_sender(value: Any) -> str:
     if len(value) > MAX_SENDER_CHARS or _CONTROL_CHARS.search(value):
         raise InvalidMessage(f"'sender' must be at most {MAX_SENDER_CHARS} printable characters")
     return value
-
-
-def sender_tag(sender_id: str) -> str:
-    """A short hash for logs: conversations can be correlated, patients not identified."""
-    return hashlib.sha256(sender_id.encode()).hexdigest()[:10]
 
 
 def _error(status: int, message: str, **headers: str) -> HTTPResponse:
@@ -107,7 +102,7 @@ class GuardedRestInput(RestInput):
         for limiter, key in ((self.ip_limiter, client_ip(request)), (self.sender_limiter, sender)):
             wait = limiter.retry_after(key)
             if wait:
-                logger.warning("Rate limit hit for sender %s", sender_tag(sender))
+                logger.warning("Rate limit hit for sender %s", pseudonym(sender))
                 return _error(
                     429,
                     "too many messages; please wait a moment",

@@ -14,8 +14,6 @@ Security decisions, in short:
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
 import json
 import logging
 from collections import defaultdict
@@ -27,6 +25,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.pseudonym import pseudonym
 from bot.channels.whatsapp_api import GraphAPIClient
 from bot.channels.whatsapp_config import WhatsAppConfig
 from bot.channels.whatsapp_messages import (
@@ -152,8 +151,8 @@ class WhatsAppInput(InputChannel):
 
     def sender_ref(self, sender: str) -> str:
         """A stable, non-reversible reference to a patient for logs."""
-        key = (self.config.app_secret or "").encode("utf-8")
-        return "wa:" + hmac.new(key, sender.encode("utf-8"), hashlib.sha256).hexdigest()[:12]
+        key = (self.config.app_secret or "").encode("utf-8") or None
+        return pseudonym(sender, key, prefix="wa:")
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         # Keep a reference: the event loop holds tasks only weakly.

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.guarded import InvalidMessage, clean_sender, clean_text, sender_tag
+from bot.channels.guarded import InvalidMessage, clean_sender, clean_text
+from bot.channels.pseudonym import pseudonym
 from bot.channels.ratelimit import Limit, RateLimiter, limit_from_env
 
 
@@ -34,9 +35,11 @@ def test_bad_senders_are_rejected(value: object) -> None:
         clean_sender(value)
 
 
-def test_sender_tag_is_stable_and_not_the_id() -> None:
-    assert sender_tag("+447700900123") == sender_tag("+447700900123")
-    assert "447700900123" not in sender_tag("+447700900123")
+def test_pseudonym_is_stable_keyed_and_not_the_id() -> None:
+    assert pseudonym("+447700900123") == pseudonym("+447700900123")
+    assert "447700900123" not in pseudonym("+447700900123")
+    # Keyed: without the key, a phone number can't be recovered by hashing candidates.
+    assert pseudonym("+447700900123", b"k1") != pseudonym("+447700900123", b"k2")
 
 
 def test_rate_limiter_allows_then_blocks_then_recovers() -> None:
