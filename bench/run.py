@@ -25,6 +25,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot import RASA_EXECUTABLE  # noqa: E402
 from bot.training import is_up_to_date, train  # noqa: E402
 from tests.stack import Stack  # noqa: E402
 
@@ -139,7 +140,7 @@ def measure_training() -> float:
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
         subprocess.run(
-            [str(Path(sys.prefix) / "bin" / "rasa"), "train", "--force", "--out", out],
+            [RASA_EXECUTABLE, "train", "--force", "--out", out],
             cwd=ROOT, check=True, capture_output=True,
         )  # fmt: skip
         return time.monotonic() - started

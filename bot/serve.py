@@ -13,6 +13,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
+from bot import RASA_EXECUTABLE
 from bot.config import get_settings
 
 
@@ -65,7 +66,7 @@ def ensure_port_free(service: Service, host: str | None = None) -> None:
 def rasa_command() -> list[str]:
     settings = get_settings()
     command = [
-        os.path.join(sys.prefix, "bin", "rasa"),
+        RASA_EXECUTABLE,
         "run",
         "--interface", bind_host(),
         "--port", str(SERVICES["rasa"].port),
@@ -94,7 +95,7 @@ def fact_base_problem() -> str | None:
 
 def actions_command() -> list[str]:
     return [
-        os.path.join(sys.prefix, "bin", "rasa"),
+        RASA_EXECUTABLE,
         "run", "actions",
         "--actions", "actions",
         "--port", str(SERVICES["actions"].port),

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from bot import RASA_EXECUTABLE
 from bot.config import get_settings
 
 MODEL_NAME = "current"
@@ -59,7 +59,7 @@ def train(root: Path, force: bool = False) -> int:
     started = time.monotonic()
     expected = fingerprint(root)
     command = [
-        os.path.join(sys.prefix, "bin", "rasa"), "train",
+        RASA_EXECUTABLE, "train",
         "--fixed-model-name", MODEL_NAME, "--out", "models",
     ]  # fmt: skip
     result = subprocess.run(command, cwd=root, check=False)

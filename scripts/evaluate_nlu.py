@@ -18,9 +18,10 @@ import sys
 import time
 from pathlib import Path
 
+from bot import RASA_EXECUTABLE
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
-RASA = str(Path(sys.prefix) / "bin" / "rasa")
 HELDOUT = "tests/nlu/heldout.yml"
 SAFETY_INTENTS = ("report_urgent", "personal_medical")
 
@@ -75,13 +76,13 @@ def intent_summary(report_path: Path) -> dict[str, float]:
 
 def train_and_test(config: Path, name: str) -> dict[str, float]:
     run(
-        [RASA, "train", "nlu", "--config", str(config), "--nlu", "data/nlu",
+        [RASA_EXECUTABLE, "train", "nlu", "--config", str(config), "--nlu", "data/nlu",
          "--out", str(RESULTS / "models"), "--fixed-model-name", name],
         f"training {name} NLU model",
     )  # fmt: skip
     out = RESULTS / f"heldout-{name}"
     run(
-        [RASA, "test", "nlu", "--model", str(RESULTS / "models" / f"{name}.tar.gz"),
+        [RASA_EXECUTABLE, "test", "nlu", "--model", str(RESULTS / "models" / f"{name}.tar.gz"),
          "--nlu", HELDOUT, "--out", str(out)],
         f"testing {name} on the held-out set",
     )  # fmt: skip
@@ -99,7 +100,7 @@ def main() -> int:
 
     if not args.skip_cv:
         run(
-            [RASA, "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
+            [RASA_EXECUTABLE, "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
              "--cross-validation", "--folds", str(args.folds), "--out", str(RESULTS / "cv")],
             f"{args.folds}-fold cross-validation of our pipeline",
         )  # fmt: skip

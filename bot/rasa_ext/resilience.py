@@ -37,11 +37,11 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from actions.session import DISCLAIMER_SLOT, GREETING_RESPONSE
+
 logger = logging.getLogger(__name__)
 
 FALLBACK_RESPONSE = "utter_action_unavailable"
-SESSION_GREETING_RESPONSE = "utter_greet_disclaimer"
-DISCLAIMER_SLOT = "disclaimer_shown"  # as in actions/session.py
 
 _original_run = RemoteAction.run
 _installed = False
@@ -85,7 +85,7 @@ async def _run_with_fallback(
             events = await ActionSessionStart().run(output_channel, nlg, tracker, domain)
             greeting: list[Event] = []
             if _answers_session_start_request(tracker):
-                greeting = await _utter(nlg, SESSION_GREETING_RESPONSE, tracker, output_channel)
+                greeting = await _utter(nlg, GREETING_RESPONSE, tracker, output_channel)
                 greeting.append(SlotSet(DISCLAIMER_SLOT, True))
             # Keep the closing action_listen last, as the default action emits it.
             return events[:-1] + greeting + events[-1:]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
-from bot import PROJECT_ROOT
+from bot import PROJECT_ROOT, RASA_EXECUTABLE
 
 
 def _validate(project: Path) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MESO_")}
     return subprocess.run(
-        [str(Path(sys.prefix) / "bin" / "rasa"), "data", "validate", "--fail-on-warnings"],
+        [RASA_EXECUTABLE, "data", "validate", "--fail-on-warnings"],
         cwd=project,
         capture_output=True,
         text=True,
