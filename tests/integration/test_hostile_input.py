@@ -28,6 +28,7 @@ from tests.stack import Stack, dump, texts
 pytestmark = pytest.mark.integration
 
 COUNTS: Counter[str] = Counter()
+FLOOD_SENDER = "hw-flood"
 SENDERS: set[str] = set()
 FUZZ = settings(
     max_examples=350,
@@ -170,7 +171,7 @@ def test_huge_json_gets_413(stack: Stack) -> None:
 
 
 async def test_many_concurrent_messages_for_one_sender(stack: Stack) -> None:
-    sender = "hw-flood"
+    sender = FLOOD_SENDER
     SENDERS.add(sender)
     async with httpx.AsyncClient(timeout=120) as client:
         responses = await asyncio.gather(
@@ -259,7 +260,9 @@ def test_zz_trackers_readable_and_counts(stack: Stack) -> None:
         json.loads(data)
     seen = {row[0] for row in rows}
     assert SENDERS & seen, "no hostile conversation reached the tracker store"
-    for sender in list(SENDERS & seen)[:5]:
+    # Sorted, so every run re-checks the same senders; the flood sender is excluded
+    # because its rate limit rightly still answers 429 (its rows were read above).
+    for sender in sorted((SENDERS & seen) - {FLOOD_SENDER})[:5]:
         assert texts(stack.send("what is mesotherapy?", sender)), f"tracker of {sender} unusable"
     crashes = sum(1 for p in stack.processes.values() if p.poll() is not None)
     report(
