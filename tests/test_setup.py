@@ -86,7 +86,12 @@ def test_training_fingerprint_changes_only_with_training_inputs(tmp_path: Path) 
     (tmp_path / "README.md").write_text("docs do not trigger training\n")
     assert fingerprint(tmp_path) == before
     (tmp_path / "data" / "nlu" / "a.yml").write_text("nlu: [changed]\n")
-    assert fingerprint(tmp_path) != before
+    changed_data = fingerprint(tmp_path)
+    assert changed_data != before
+    # A trained pipeline component's code is part of the model too.
+    (tmp_path / "bot" / "rasa_ext").mkdir(parents=True)
+    (tmp_path / "bot" / "rasa_ext" / "intent_ensemble.py").write_text("# new code\n")
+    assert fingerprint(tmp_path) != changed_data
 
 
 def test_action_server_refuses_to_start_without_a_fact_base(tmp_path: Path) -> None:

@@ -1,0 +1,168 @@
+"""Blends DIET's intent ranking with a TF-IDF logistic regression.
+
+On this project's data (45 intents, short phone-typed messages, no pretrained word
+vectors available) a linear model over TF-IDF word 1-2-grams and char_wb 2-4-grams
+generalises better than DIET alone, while DIET catches messages the linear model gets
+wrong. Measured on an 80/20 split of data/nlu (docs/evaluation.md): DIET alone 0.887
+macro F1, the linear model alone 0.94, the blend 0.948. The blend keeps DIET in the
+loop (and DIET still extracts entities) and hands the FallbackClassifier a single
+ranking whose confidences are probabilities.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
+
+logger = logging.getLogger(__name__)
+
+MODEL_FILE = "linear_intent_model.skops"
+# The only types a saved model may contain; anything else is refused on load.
+TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
+
+
+def build_linear_model(config: dict[str, Any]) -> Pipeline:
+    """TF-IDF word and char n-grams into a multinomial logistic regression."""
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True),
+    )
+    classifier = LogisticRegression(
+        C=config["C"], max_iter=config["max_iter"], random_state=config["random_state"]
+    )
+    return make_pipeline(features, classifier)
+
+
+def blend(
+    diet_ranking: list[dict[str, Any]],
+    linear_probabilities: dict[str, float],
+    diet_weight: float,
+    ranking_length: int,
+) -> list[dict[str, Any]]:
+    """Weighted sum of both rankings; an intent missing from DIET's top list counts 0."""
+    diet = {entry["name"]: float(entry["confidence"]) for entry in diet_ranking}
+    names = set(diet) | set(linear_probabilities)
+    scores = {
+        name: diet_weight * diet.get(name, 0.0)
+        + (1.0 - diet_weight) * linear_probabilities.get(name, 0.0)
+        for name in names
+    }
+    ranked = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [{"name": name, "confidence": score} for name, score in ranked[:ranking_length]]
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class LinearIntentEnsemble(GraphComponent):
+    """Runs after DIETClassifier and replaces its intent with the blended one."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Chosen on an 80/20 split of the training data, never on held-out data.
+            "diet_weight": 0.3,
+            "C": 10.0,
+            "max_iter": 2000,
+            "random_state": 2024,
+            "ranking_length": 10,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Pipeline | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LinearIntentEnsemble:
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        examples = [
+            example
+            for example in training_data.intent_examples
+            if example.get(TEXT) and example.get(INTENT)
+        ]
+        if len({example.get(INTENT) for example in examples}) < 2:
+            logger.warning("LinearIntentEnsemble needs at least two intents; not trained.")
+            return self._resource
+        self.model = build_linear_model(self.config)
+        self.model.fit(
+            [example.get(TEXT) for example in examples],
+            [example.get(INTENT) for example in examples],
+        )
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        import skops.io as sio
+
+        with self._model_storage.write_to(self._resource) as directory:
+            sio.dump(self.model, directory / MODEL_FILE)
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> LinearIntentEnsemble:
+        import skops.io as sio
+
+        try:
+            with model_storage.read_from(resource) as directory:
+                path = directory / MODEL_FILE
+                types_in_file = sio.get_untrusted_types(file=path)
+                unexpected = [
+                    name for name in types_in_file if not name.startswith(TRUSTED_PREFIXES)
+                ]
+                if unexpected:
+                    raise ValueError(f"unexpected types in {path.name}: {unexpected}")
+                model = sio.load(path, trusted=types_in_file)
+        except ValueError as error:
+            logger.warning("LinearIntentEnsemble not loaded (%s); DIET's intents are used.", error)
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None:
+            return messages
+        classes = list(self.model.classes_)
+        texts = [message.get(TEXT) or "" for message in messages]
+        probabilities = self.model.predict_proba(texts)
+        for message, row in zip(messages, probabilities, strict=True):
+            if not message.get(TEXT):
+                continue
+            ranking = blend(
+                message.get(INTENT_RANKING_KEY) or [],
+                dict(zip(classes, (float(value) for value in row), strict=True)),
+                self.config["diet_weight"],
+                self.config["ranking_length"],
+            )
+            message.set(INTENT, ranking[0], add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
