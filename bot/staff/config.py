@@ -26,7 +26,7 @@ class StaffConfig:
     facts_db_url: str = ""
     idle_minutes: int = 30
     secure_cookies: bool = False
-    nlu_threshold: float = 0.6
+    nlu_threshold: float = 0.5
     retention_days: int = 90
     timezone: str = "UTC"
     # Off in unit tests, which build their own data with arbitrary timestamps.
@@ -55,7 +55,7 @@ class StaffConfig:
             facts_db_url=settings.facts_db_url,
             idle_minutes=_positive_int("MESO_STAFF_IDLE_MINUTES", 30),
             secure_cookies=os.environ.get("MESO_STAFF_SECURE_COOKIES", "") in ("1", "true"),
-            nlu_threshold=_fraction("MESO_STAFF_NLU_THRESHOLD", 0.6),
+            nlu_threshold=_fraction("MESO_STAFF_NLU_THRESHOLD", 0.5),
             retention_days=settings.clinic.retention_days,
             timezone=timezone,
         )

@@ -150,9 +150,9 @@ def sample(tracker: TrackerWriter, handoffs: HandoffRepository) -> dict[str, obj
     sauna_id = good.user(
         "can I go to the sauna after?",
         "ask_aftercare",
-        0.55,
+        0.45,
         entities=[{"entity": "activity", "value": "sauna", "start": 14, "end": 19}],
-        ranking=[("ask_aftercare", 0.55), ("ask_what_about", 0.3)],
+        ranking=[("ask_aftercare", 0.45), ("ask_what_about", 0.3)],
     )
     good.answer("Avoid the sauna for 48 hours.\nSources: Clinic", "aftercare", ["a.sauna"], SOURCES)
 

@@ -36,7 +36,7 @@ ALL = {"web-good", "web-fallback", "447700900123"}
         ("?handoff=requested", {"web-fallback"}),
         ("?handoff=any", {"447700900123", "web-fallback"}),
         ("?handoff=none", {"web-good"}),
-        ("?min_conf=0.5&max_conf=0.56", {"web-good"}),
+        ("?min_conf=0.4&max_conf=0.46", {"web-good"}),
         ("?max_conf=0.35", {"447700900123"}),
         ("?min_conf=0.99", set()),
         ("?q=SAUNA", {"web-good"}),

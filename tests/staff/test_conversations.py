@@ -33,7 +33,7 @@ def test_summaries(config, sample) -> None:
     assert good.channels == {"rest"}
     assert good.user_message_count == 2
     assert set(good.intents) == {"ask_number_of_sessions", "ask_aftercare"}
-    assert good.min_confidence == 0.55
+    assert good.min_confidence == 0.45
     assert not good.fallback
     assert by_id["web-fallback"].fallback
     urgent = by_id["447700900123"]

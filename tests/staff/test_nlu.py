@@ -22,15 +22,15 @@ def inbox_texts(staff: Staff, query: str = "") -> str:
 def test_inbox_lists_low_confidence_and_fallback_messages(reviewer: Staff, sample) -> None:
     page = inbox_texts(reviewer)
     assert "blorf wuzzle" in page  # nlu_fallback
-    assert "can I go to the sauna after?" in page  # 0.55 < 0.6
+    assert "can I go to the sauna after?" in page  # 0.45 < the default 0.5
     assert "how many sessions do I need?" not in page  # 0.97
     assert "07700 900123" not in page  # a form answer, however unsure
 
 
 def test_threshold_is_configurable(reviewer: Staff, sample, app_factory) -> None:
-    assert "sauna after" not in inbox_texts(reviewer, "?threshold=0.5")
+    assert "sauna after" not in inbox_texts(reviewer, "?threshold=0.4")
     assert "how many sessions" in inbox_texts(reviewer, "?threshold=0.98")
-    strict = app_factory(nlu_threshold=0.5)
+    strict = app_factory(nlu_threshold=0.4)
     strict.login("reviewer")
     assert "sauna after" not in strict.client.get("/nlu").text
 
