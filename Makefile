@@ -80,7 +80,7 @@ shell: train ## Talk to the bot in the terminal (starts the action server too)
 		trap 'kill %1' EXIT; sleep 8; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
 eval: setup ## NLU cross-validation + held-out comparison with Rasa's default pipeline
-	$(PY) scripts/evaluate_nlu.py
+	$(PY) scripts/evaluate_nlu.py $(EVAL_ARGS)
 
 lint: $(INSTALLED) ## ruff check + format check
 	$(VENV)/bin/ruff check .
