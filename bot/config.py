@@ -6,6 +6,7 @@ so a value has exactly one name and one default.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -75,6 +76,18 @@ def load_clinic_config(path: Path) -> ClinicConfig:
     )
 
 
+# Addresses a reverse proxy may have: loopback and private networks (Docker, Kubernetes).
+DEFAULT_TRUSTED_PROXIES = (
+    "127.0.0.0/8",
+    "::1/128",
+    "10.0.0.0/8",
+    "172.16.0.0/12",
+    "192.168.0.0/16",
+    "fc00::/7",
+)
+MIN_SECRET_CHARS = 32
+
+
 def _sqlite_url(path: Path) -> str:
     return f"sqlite:///{path}"
 
@@ -92,6 +105,13 @@ class Settings:
     staff_secret_key: str | None
     max_message_chars: int
     action_timeout_seconds: float
+    # Security settings (docs/security.md). Defaults suit `make run` on one machine.
+    production: bool = False
+    conversation_id_key: str | None = None
+    rest_token: str | None = None
+    trust_proxy: bool = False
+    trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
+    action_server_token: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -127,7 +147,43 @@ def load_settings() -> Settings:
         staff_secret_key=os.environ.get("MESO_STAFF_SECRET_KEY") or None,
         max_message_chars=int(_env_number("MESO_MAX_MESSAGE_CHARS", 1000, int)),
         action_timeout_seconds=_env_number("MESO_ACTION_TIMEOUT", 1.5),
+        production=os.environ.get("MESO_PROFILE", "").strip().lower() == "production",
+        conversation_id_key=_secret("MESO_CONVERSATION_ID_KEY"),
+        rest_token=_secret("MESO_REST_TOKEN"),
+        trust_proxy=os.environ.get("MESO_TRUST_PROXY", "") in ("1", "true"),
+        trusted_proxies=_networks("MESO_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
+        action_server_token=_secret("MESO_ACTION_SERVER_TOKEN"),
     )
+
+
+def _secret(name: str) -> str | None:
+    """A secret from the environment: unset, or at least MIN_SECRET_CHARS long."""
+    value = (os.environ.get(name) or "").strip()
+    if not value:
+        return None
+    if len(value) < MIN_SECRET_CHARS:
+        raise ConfigError(
+            f"{name} is {len(value)} characters; use at least {MIN_SECRET_CHARS} random "
+            "characters, e.g. the output of `python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))'`"
+        )
+    return value
+
+
+def _networks(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """Comma-separated IP addresses or CIDR networks, checked here so a typo fails early."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError as exc:
+            raise ConfigError(
+                f"{name}: {network!r} is not an IP address or network like 10.0.0.0/8"
+            ) from exc
+    return networks
 
 
 @lru_cache(maxsize=1)

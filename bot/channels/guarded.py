@@ -10,19 +10,23 @@ pipeline's InputLengthGuard answers "please keep it shorter".
 
 from __future__ import annotations
 
+import hmac
 import logging
-import os
 import re
+from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
+from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import HTTPResponse, ResponseStream
 
+from bot.channels.client_address import client_address
+from bot.channels.conversation_ids import RESERVED_PREFIXES, is_reserved
 from bot.channels.pseudonym import pseudonym
 from bot.channels.ratelimit import RateLimiter, limit_from_env
 from bot.config import get_settings
@@ -63,15 +67,23 @@ def _error(status: int, message: str, **headers: str) -> HTTPResponse:
 
 
 def client_ip(request: Request) -> str:
-    if os.environ.get("MESO_TRUST_PROXY") == "1":
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.ip or "unknown"
+    """The patient's address, for per-IP limits; see bot.channels.client_address."""
+    return client_address(request.ip or "", request.headers.get("x-forwarded-for"))
+
+
+def _bearer_token(request: Request) -> str:
+    scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
 
 
 class GuardedRestInput(RestInput):
-    """POST /webhooks/rest/webhook with validation and per-sender/per-IP rate limits."""
+    """POST /webhooks/rest/webhook with validation and per-sender/per-IP rate limits.
+
+    The guard runs inside the route handler, so every path Sanic routes to it
+    (``/webhook`` and ``/webhook/``) is validated. ``input_channel`` is always
+    ``rest``, whatever the body says, and senders can't use another channel's
+    conversation ids (bot.channels.conversation_ids).
+    """
 
     def __init__(self) -> None:
         self.sender_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60"))
@@ -81,8 +93,29 @@ class GuardedRestInput(RestInput):
     def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
         return cls()
 
+    def _extract_input_channel(self, req: Request) -> str:
+        return self.name()  # never the client's claim: staff filter and trust it
+
+    def check_access(self, request: Request) -> HTTPResponse | None:
+        """None if the REST channel is open to this request, else a 401/403."""
+        settings = get_settings()
+        if settings.rest_token:
+            if not hmac.compare_digest(_bearer_token(request), settings.rest_token):
+                return _error(401, "the REST channel needs 'Authorization: Bearer <token>'")
+            return None
+        if settings.production:
+            return _error(
+                403,
+                "the REST channel is off in production; patients use the widget or "
+                "WhatsApp (set MESO_REST_TOKEN to enable it for trusted integrations)",
+            )
+        return None
+
     def validate(self, request: Request) -> HTTPResponse | None:
         """None if the request may go to Rasa, else the 4xx response to send."""
+        denied = self.check_access(request)
+        if denied is not None:
+            return denied
         if len(request.body or b"") > MAX_BODY_BYTES:
             return _error(413, f"request body over {MAX_BODY_BYTES // 1024} KB")
         try:
@@ -96,6 +129,12 @@ class GuardedRestInput(RestInput):
             text = clean_text(body.get("message"))
         except InvalidMessage as exc:
             return _error(400, str(exc))
+        if is_reserved(sender):
+            return _error(
+                400,
+                f"'sender' must not start with {' or '.join(RESERVED_PREFIXES)}: "
+                "those conversation ids belong to other channels",
+            )
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             return _error(400, "'metadata' must be a JSON object")
@@ -109,16 +148,53 @@ class GuardedRestInput(RestInput):
                     **{"Retry-After": str(max(1, round(wait)))},
                 )
         body["sender"], body["message"] = sender, text
+        body.pop("input_channel", None)
         return None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        rest = super().blueprint(on_new_message)
+        rest = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        @rest.middleware("request")
-        async def guard(request: Request) -> HTTPResponse | None:
-            if request.method == "POST" and request.path.endswith("/webhook"):
-                return self.validate(request)
-            return None
+        @rest.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        # Rasa's own handler would accept /webhook/ unguarded; this one validates first.
+        @rest.route("/webhook", methods=["POST"], strict_slashes=False)
+        async def receive(request: Request) -> HTTPResponse | ResponseStream:
+            problem = self.validate(request)
+            if problem is not None:
+                return problem
+            body = request.json
+            if bool_arg(request, "stream", default=False):
+                return response.stream(
+                    self.stream_response(
+                        on_new_message, body["message"], body["sender"], self.name(),
+                        body.get("metadata"),
+                    ),
+                    content_type="text/event-stream",
+                )  # fmt: skip
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(
+                    UserMessage(
+                        body["message"],
+                        collector,
+                        body["sender"],
+                        input_channel=self.name(),
+                        metadata=body.get("metadata"),
+                    )
+                )
+            except CancelledError:
+                logger.error("REST: answering %s timed out", pseudonym(body["sender"]))
+            except Exception as exc:
+                # Rasa's handler logs the text; a patient's words stay out of logs.
+                logger.error(
+                    "REST: the bot failed to answer %s (%s)",
+                    pseudonym(body["sender"]),
+                    type(exc).__name__,
+                )
+                logger.debug("REST: traceback of the failure above", exc_info=True)
+            return response.json(collector.messages)
 
         return rest
 

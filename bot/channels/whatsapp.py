@@ -25,6 +25,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels.conversation_ids import (
+    WHATSAPP_PREFIX,
+    conversation_key,
+    whatsapp_conversation_id,
+)
 from bot.channels.pseudonym import pseudonym
 from bot.channels.whatsapp_api import GraphAPIClient
 from bot.channels.whatsapp_config import WhatsAppConfig
@@ -56,18 +61,40 @@ SHUTDOWN_GRACE_SECONDS = 10.0
 
 
 class WhatsAppOutput(OutputChannel):
-    """Sends Rasa's bot messages to one patient through the Graph API."""
+    """Sends Rasa's bot messages to one patient through the Graph API.
 
-    def __init__(self, client: GraphAPIClient) -> None:
+    Rasa addresses replies to the conversation id, a keyed hash (``wa:...``), so the
+    output made for an incoming message is bound to the number it came from. An
+    unbound output (Rasa's ``get_output_channel``) can't turn a hash back into a
+    number and drops such messages with a warning.
+    """
+
+    def __init__(self, client: GraphAPIClient, number: str | None = None) -> None:
         self.client = client
+        self.number = number
 
     @classmethod
     def name(cls) -> str:
         return CHANNEL_NAME
 
+    def _to(self, recipient_id: str) -> str | None:
+        if self.number is not None:
+            return self.number
+        if recipient_id.startswith(WHATSAPP_PREFIX):
+            logger.warning(
+                "WhatsApp: can't send to conversation %s outside a reply to the patient; "
+                "its number isn't stored anywhere.",
+                recipient_id[:12],
+            )
+            return None
+        return recipient_id
+
     async def _send_text(self, recipient_id: str, text: str) -> None:
+        to = self._to(recipient_id)
+        if to is None:
+            return
         for chunk in split_text(text):
-            await self.client.send(text_payload(recipient_id, chunk), kind="text message")
+            await self.client.send(text_payload(to, chunk), kind="text message")
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         await self._send_text(recipient_id, format_for_whatsapp(text or ""))
@@ -79,28 +106,34 @@ class WhatsAppOutput(OutputChannel):
         buttons: list[dict[str, Any]],
         **kwargs: Any,
     ) -> None:
+        to = self._to(recipient_id)
+        if to is None:
+            return
         body = format_for_whatsapp(text or "")
         links = link_lines(buttons)
         if links:
             body = "\n".join([body, *links]).strip()
         if len(body) <= INTERACTIVE_BODY_LIMIT:
-            interactive = interactive_payload(recipient_id, body or CHOICE_PROMPT, buttons)
+            interactive = interactive_payload(to, body or CHOICE_PROMPT, buttons)
             if interactive is None:
-                await self._send_text(recipient_id, body)
+                await self._send_text(to, body)
             else:
                 await self.client.send(interactive, kind="interactive message")
             return
         # Too long for an interactive body: the text goes first, the choices after it.
-        await self._send_text(recipient_id, body)
-        interactive = interactive_payload(recipient_id, CHOICE_PROMPT, buttons)
+        await self._send_text(to, body)
+        interactive = interactive_payload(to, CHOICE_PROMPT, buttons)
         if interactive is not None:
             await self.client.send(interactive, kind="interactive message")
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
+        to = self._to(recipient_id)
+        if to is None:
+            return
         payload = {
             "messaging_product": "whatsapp",
             "recipient_type": "individual",
-            "to": recipient_id,
+            "to": to,
             "type": "image",
             "image": {"link": image},
         }
@@ -133,8 +166,10 @@ class WhatsAppInput(InputChannel):
         *,
         client: GraphAPIClient | None = None,
         seen_ids: SeenMessageIds | None = None,
+        conversation_key: bytes | None = None,
     ) -> None:
         self.config = config or WhatsAppConfig.load()
+        self._conversation_key = conversation_key
         self.disabled_reason = self.config.disabled_reason()
         self.client: GraphAPIClient | None = client
         if self.client is None and self.disabled_reason is None:
@@ -148,6 +183,12 @@ class WhatsAppInput(InputChannel):
         if self.client is None or self.disabled_reason is not None:
             return None
         return WhatsAppOutput(self.client)
+
+    def conversation_id(self, number: str) -> str:
+        """The patient's conversation id: a keyed hash, never the number itself."""
+        if self._conversation_key is None:
+            self._conversation_key = conversation_key()
+        return whatsapp_conversation_id(number, self._conversation_key)
 
     def sender_ref(self, sender: str) -> str:
         """A stable, non-reversible reference to a patient for logs."""
@@ -171,9 +212,10 @@ class WhatsAppInput(InputChannel):
         on_new_message: Callable[[UserMessage], Awaitable[Any]],
     ) -> None:
         """Answer one patient's messages in the order they arrived."""
-        output = self.get_output_channel()
-        if output is None:  # pragma: no cover - the blueprint never gets here disabled
+        if self.client is None:  # pragma: no cover - the blueprint never gets here disabled
             return
+        output = WhatsAppOutput(self.client, number=messages[0].sender)
+        conversation_id = self.conversation_id(messages[0].sender)
         for message in messages:
             try:
                 if message.kind == UNSUPPORTED:
@@ -183,7 +225,7 @@ class WhatsAppInput(InputChannel):
                     UserMessage(
                         message.text,
                         output,
-                        message.sender,
+                        conversation_id,
                         input_channel=CHANNEL_NAME,
                         message_id=message.message_id,
                         metadata=message.metadata(),

@@ -1,8 +1,8 @@
 """``python -m bot logs purge|delete``: delete stored conversations.
 
 `purge --older-than 90d` applies a retention period (the staff app also does this
-daily with clinic.yml's retention_days); `delete --sender ID` answers a patient's
-request to erase their conversation.
+daily with clinic.yml's retention_days); `delete --sender ID` (or `--whatsapp NUMBER`)
+answers a patient's request to erase their conversation.
 """
 
 from __future__ import annotations
@@ -36,7 +36,13 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    sender_id = args.sender.strip()
+    if args.whatsapp:
+        # WhatsApp conversations are keyed by a hash of the number (never the number).
+        from bot.channels.conversation_ids import whatsapp_conversation_id
+
+        sender_id = whatsapp_conversation_id(args.whatsapp)
+    else:
+        sender_id = (args.sender or "").strip()
     if not sender_id:
         print("error: --sender needs the conversation's sender id", file=sys.stderr)
         return 2
@@ -58,5 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     purge.set_defaults(handler=_purge)
     delete = commands.add_parser("delete", help="delete everything stored for one sender id")
-    delete.add_argument("--sender", required=True, metavar="ID", help="the sender id")
+    who = delete.add_mutually_exclusive_group(required=True)
+    who.add_argument("--sender", metavar="ID", help="the conversation's sender id")
+    who.add_argument(
+        "--whatsapp", metavar="NUMBER", help="a WhatsApp patient's phone number, e.g. +447700900123"
+    )
     delete.set_defaults(handler=_delete)

@@ -76,6 +76,20 @@ class Harness:
         await self.channel.drain(timeout=10)
 
 
+CONVERSATION_KEY = "unit-conversation-id-key-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def conversation_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[bytes]:
+    """A fixed conversation-id key, so no test writes one into the project's var/."""
+    from bot.config import get_settings
+
+    monkeypatch.setenv("MESO_CONVERSATION_ID_KEY", CONVERSATION_KEY)
+    get_settings.cache_clear()
+    yield CONVERSATION_KEY.encode()
+    get_settings.cache_clear()
+
+
 @pytest.fixture
 def graph() -> Iterator[FakeGraphAPI]:
     with FakeGraphAPI(access_token=ACCESS_TOKEN) as fake:

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 
+from bot.channels.conversation_ids import whatsapp_conversation_id
 from bot.channels.whatsapp import TEXT_ONLY_REPLY, WhatsAppInput
 from bot.channels.whatsapp_config import DEFAULT_API_BASE_URL, WhatsAppConfig
 from tests.channels import payloads as p
@@ -83,7 +84,9 @@ async def test_signed_text_reaches_the_bot_and_the_answer_goes_out(harness: Harn
 
     (received,) = harness.bot.received
     assert received.text == "how many sessions do I need?"
-    assert received.sender_id == sender
+    # The conversation id is a keyed hash: the number can't address the conversation.
+    assert received.sender_id == whatsapp_conversation_id(sender)
+    assert received.sender_id.startswith("wa:") and sender not in received.sender_id
     assert received.input_channel == "whatsapp"
     assert received.message_id == message["id"]
     assert received.metadata["whatsapp"]["message_id"] == message["id"]
@@ -151,7 +154,10 @@ async def test_multi_entry_payload_processes_every_message_in_order(harness: Har
     by_sender = {}
     for message in harness.bot.received:
         by_sender.setdefault(message.sender_id, []).append(message.text)
-    assert by_sender == {alice: ["first", "second", "/ask_pain"], bob: ["bob one"]}
+    assert by_sender == {
+        whatsapp_conversation_id(alice): ["first", "second", "/ask_pain"],
+        whatsapp_conversation_id(bob): ["bob one"],
+    }
 
 
 async def test_button_reply_sends_its_id_as_the_payload(harness: Harness) -> None:
@@ -409,3 +415,19 @@ async def test_dedup_memory_can_be_injected(graph: FakeGraphAPI) -> None:
         await post_signed(client, p.messages_webhook(p.text_message(p.new_wa_id(), "hi")))
         await channel.drain()
     assert len(seen) == 1
+
+
+async def test_conversation_id_is_keyed_and_not_the_number(harness: Harness) -> None:
+    number = "447700900123"
+    key_a, key_b = b"a" * 40, b"b" * 40
+    assert whatsapp_conversation_id(number, key_a) == whatsapp_conversation_id(
+        "+44 7700 900123", key_a
+    )
+    assert whatsapp_conversation_id(number, key_a) != whatsapp_conversation_id(number, key_b)
+    assert number not in whatsapp_conversation_id(number, key_a)
+
+
+async def test_unbound_output_never_sends_to_a_conversation_hash(harness: Harness) -> None:
+    output = harness.channel.get_output_channel()
+    await output.send_text_message(whatsapp_conversation_id("447700900123"), "hello")
+    assert not harness.graph.requests
