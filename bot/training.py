@@ -26,6 +26,9 @@ TRAINING_INPUTS = (
     "data/rules",
     "bot/rasa_ext/components.py",
     "bot/rasa_ext/intent_ensemble.py",
+    "bot/rasa_ext/fact_ranker.py",
+    "bot/rasa_ext/language.py",
+    "bot/rasa_ext/sklearn_io.py",
 )
 
 

@@ -25,11 +25,11 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline, make_union
 
+from bot.rasa_ext.sklearn_io import load_model, save_model
+
 logger = logging.getLogger(__name__)
 
 MODEL_FILE = "linear_intent_model.skops"
-# The only types a saved model may contain; anything else is refused on load.
-TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
 
 
 def build_linear_model(config: dict[str, Any]) -> Pipeline:
@@ -117,10 +117,8 @@ class LinearIntentEnsemble(GraphComponent):
         return self._resource
 
     def persist(self) -> None:
-        import skops.io as sio
-
         with self._model_storage.write_to(self._resource) as directory:
-            sio.dump(self.model, directory / MODEL_FILE)
+            save_model(self.model, directory / MODEL_FILE)
 
     @classmethod
     def load(
@@ -131,18 +129,9 @@ class LinearIntentEnsemble(GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> LinearIntentEnsemble:
-        import skops.io as sio
-
         try:
             with model_storage.read_from(resource) as directory:
-                path = directory / MODEL_FILE
-                types_in_file = sio.get_untrusted_types(file=path)
-                unexpected = [
-                    name for name in types_in_file if not name.startswith(TRUSTED_PREFIXES)
-                ]
-                if unexpected:
-                    raise ValueError(f"unexpected types in {path.name}: {unexpected}")
-                model = sio.load(path, trusted=types_in_file)
+                model = load_model(directory / MODEL_FILE)
         except ValueError as error:
             logger.warning("LinearIntentEnsemble not loaded (%s); DIET's intents are used.", error)
             model = None

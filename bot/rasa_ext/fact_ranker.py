@@ -1,0 +1,289 @@
+"""Ranks the fact-base facts against a message: which fact answers the question.
+
+An intent names a topic (``ask_aftercare``); a topic holds several facts, and a
+patient asks about one of them. ``FactRanker`` learns from the example questions of
+each fact (``data/nlu/facts/*.yml``: NLU blocks whose ``metadata.fact`` names the fact)
+with a TF-IDF logistic regression over fact ids, and combines that with the intent
+ranking, which was learnt from all of ``data/nlu``:
+
+    score(fact) ∝ p(fact | text) ** (1 - w) * (p(ask_<topic> | text) + floor) ** w
+
+The intent ranking is a prior, not a filter: a fact of a topic the intent classifier
+ranked low can still win when its own examples match the words. It lives in the NLU
+pipeline, not in the action server, so the ranking and its scores are part of the
+parse data: stored with the message in the tracker, shown in the staff app's
+transcript, returned by ``rasa shell nlu`` (docs/architecture.md, "Fact ranking").
+
+It adds to the parse data:
+
+- ``fact_ranking``: the best facts, ``[{"id", "intent", "score", "match"}]``, where
+  ``score`` is the combined score (the facts' scores sum to 1) and ``match`` the text
+  model's own probability;
+- ``question_parts``: for a message with two questions ("how many sessions and does
+  it hurt?"), the other questions with their own ranking, text model only.
+
+When the intent classifier is torn between answer intents, the intent becomes the
+topic of the best fact, with the answer intents' summed confidence: the patient
+clearly asked an informational question, so "sorry, I didn't get that" would be
+wrong. Safety intents are never changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, METADATA, TEXT
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline, make_pipeline, make_union
+
+from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
+from bot.rasa_ext.sklearn_io import load_model, save_model
+
+logger = logging.getLogger(__name__)
+
+FACT_METADATA_KEY = "fact"
+MODEL_FILE = "fact_ranker.skops"
+ANSWER_INTENT_PREFIX = "ask_"
+FOLLOW_UP_INTENT = "ask_what_about"
+# Never re-targeted: a safety route always wins over an answer.
+PROTECTED_INTENTS = frozenset({"report_urgent", "personal_medical", "message_too_long"})
+
+# A second question starts after "?" or after "and"/"also"/"plus" followed by a
+# question word: "how many sessions and does it hurt?".
+_QUESTION_WORDS = (
+    r"(?:does|do|is|are|can|could|will|would|should|how|what|whats|when|where|which|why|"
+    r"any|r|am|shall|may|u)"
+)
+_SPLIT = re.compile(
+    rf"\?+\s*(?=\S)|[.;!]\s+(?=(?:and\s+|also\s+)?{_QUESTION_WORDS}\b)"
+    rf"|,?\s+(?:and|also|plus|&|n)\s+(?:also\s+)?(?={_QUESTION_WORDS}\b)",
+    re.IGNORECASE,
+)
+MIN_PART_WORDS = 2
+
+
+def split_questions(text: str) -> list[str]:
+    """The message's questions, in order; a single question gives a one-item list.
+
+    A fragment too short to be a question ("ok? how long is it") keeps the message whole.
+    """
+    parts = [part.strip(" ,.?!") for part in _SPLIT.split(text)]
+    parts = [part for part in parts if part]
+    if len(parts) < 2 or any(len(re.findall(r"\w+", part)) < MIN_PART_WORDS for part in parts):
+        return [text]
+    return parts
+
+
+def build_text_model(config: dict[str, Any]) -> Pipeline:
+    """TF-IDF word 1-2-grams and char_wb 2-5-grams into a logistic regression."""
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
+    )
+    classifier = LogisticRegression(
+        C=config["C"], max_iter=config["max_iter"], random_state=config["random_state"]
+    )
+    return make_pipeline(features, classifier)
+
+
+def combine(
+    text_probabilities: dict[str, float],
+    fact_intents: dict[str, str],
+    intent_ranking: list[dict[str, Any]],
+    prior_weight: float,
+    prior_floor: float,
+) -> dict[str, float]:
+    """Fact scores from the text model and the intent prior; they sum to 1.
+
+    With no intent ranking (a question part) the text model's probabilities stand.
+    """
+    if not intent_ranking:
+        return dict(text_probabilities)
+    intents = {entry["name"]: float(entry["confidence"]) for entry in intent_ranking}
+    raw = {
+        fact: (probability ** (1.0 - prior_weight))
+        * ((intents.get(fact_intents[fact], 0.0) + prior_floor) ** prior_weight)
+        for fact, probability in text_probabilities.items()
+    }
+    total = sum(raw.values()) or 1.0
+    return {fact: value / total for fact, value in raw.items()}
+
+
+def fact_of(example: Message) -> str | None:
+    """The fact id an NLU example was written for (block metadata ``fact``)."""
+    metadata = example.get(METADATA) or {}
+    for level in ("example", "intent"):
+        value = (metadata.get(level) or {}) if isinstance(metadata, dict) else {}
+        if isinstance(value, dict) and isinstance(value.get(FACT_METADATA_KEY), str):
+            return value[FACT_METADATA_KEY]
+    return None
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class FactRanker(GraphComponent):
+    """Adds ``fact_ranking`` and ``question_parts`` to the parse data."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            # Chosen by cross-validation on data/nlu/facts (docs/evaluation.md).
+            "C": 20.0,
+            "max_iter": 3000,
+            "random_state": 2024,
+            "prior_weight": 0.5,
+            "prior_floor": 0.02,
+            "ranking_length": 5,
+            # The best fact's score from which a torn answer intent is re-targeted.
+            "retarget_threshold": 0.3,
+        }
+
+    def __init__(
+        self,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Pipeline | None = None,
+        fact_intents: dict[str, str] | None = None,
+    ) -> None:
+        self.config = {**self.get_default_config(), **config}
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+        self.fact_intents = fact_intents or {}
+
+    @classmethod
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> FactRanker:
+        return cls(config, model_storage, resource)
+
+    # -- training ----------------------------------------------------------------
+
+    def train(self, training_data: TrainingData) -> Resource:
+        texts: list[str] = []
+        facts: list[str] = []
+        fact_intents: dict[str, str] = {}
+        for example in training_data.intent_examples:
+            fact = fact_of(example)
+            if fact is None or not example.get(TEXT):
+                continue
+            intent = example.get(INTENT)
+            if fact_intents.setdefault(fact, intent) != intent:
+                raise ValueError(
+                    f"fact {fact} has examples under {fact_intents[fact]} and {intent}; "
+                    "a fact's examples belong to the intent of its topic"
+                )
+            texts.append(example.get(TEXT))
+            facts.append(fact)
+        if len(fact_intents) < 2:
+            logger.warning("FactRanker needs examples for at least two facts; not trained.")
+            return self._resource
+        self.model = build_text_model(self.config)
+        self.model.fit(texts, facts)
+        self.fact_intents = fact_intents
+        self.persist()
+        return self._resource
+
+    def persist(self) -> None:
+        with self._model_storage.write_to(self._resource) as directory:
+            save_model(
+                {"model": self.model, "fact_intents": self.fact_intents}, directory / MODEL_FILE
+            )
+
+    @classmethod
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> FactRanker:
+        try:
+            with model_storage.read_from(resource) as directory:
+                saved = load_model(directory / MODEL_FILE)
+            model, fact_intents = saved["model"], dict(saved["fact_intents"])
+        except ValueError as error:
+            logger.warning("FactRanker not loaded (%s); answers fall back to topics.", error)
+            model, fact_intents = None, {}
+        return cls(config, model_storage, resource, model, fact_intents)
+
+    # -- inference ---------------------------------------------------------------
+
+    def rank(self, text: str, intent_ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The best facts for ``text``, best first."""
+        assert self.model is not None
+        row = self.model.predict_proba([text])[0]
+        probabilities = dict(zip(self.model.classes_, (float(v) for v in row), strict=True))
+        scores = combine(
+            probabilities,
+            self.fact_intents,
+            intent_ranking,
+            self.config["prior_weight"],
+            self.config["prior_floor"],
+        )
+        best = sorted(scores, key=lambda fact: (-scores[fact], fact))
+        return [
+            {
+                "id": fact,
+                "intent": self.fact_intents[fact],
+                "score": round(scores[fact], 4),
+                "match": round(probabilities[fact], 4),
+            }
+            for fact in best[: self.config["ranking_length"]]
+        ]
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        if self.model is None:
+            return messages
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip() or text.startswith("/"):
+                continue  # button payloads name their intent
+            ranking = self.rank(text, message.get(INTENT_RANKING_KEY) or [])
+            message.set(FACT_RANKING_KEY, ranking, add_to_output=True)
+            parts = split_questions(text)
+            if len(parts) > 1:
+                message.set(
+                    QUESTION_PARTS_KEY,
+                    [{"text": part, FACT_RANKING_KEY: self.rank(part, [])[:3]} for part in parts],
+                    add_to_output=True,
+                )
+            self._retarget(message, ranking)
+        return messages
+
+    def _retarget(self, message: Message, ranking: list[dict[str, Any]]) -> None:
+        """Make the intent the best fact's topic when the classifier split its vote."""
+        intent = message.get(INTENT) or {}
+        name = intent.get("name")
+        if not ranking or name in PROTECTED_INTENTS or name == FOLLOW_UP_INTENT:
+            return
+        if not (isinstance(name, str) and name.startswith(ANSWER_INTENT_PREFIX)):
+            return
+        best = ranking[0]
+        if best["score"] < self.config["retarget_threshold"]:
+            return
+        intent_ranking = message.get(INTENT_RANKING_KEY) or []
+        answer_mass = sum(
+            float(entry["confidence"])
+            for entry in intent_ranking
+            if entry["name"].startswith(ANSWER_INTENT_PREFIX) and entry["name"] != FOLLOW_UP_INTENT
+        )
+        confidence = max(float(intent.get("confidence") or 0.0), answer_mass)
+        verdict = {"name": best["intent"], "confidence": confidence}
+        rest = [entry for entry in intent_ranking if entry["name"] != best["intent"]]
+        message.set(INTENT, verdict, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, [verdict, *rest], add_to_output=True)
