@@ -31,6 +31,7 @@ from actions.fact_base_action import FactBaseAction
 from actions.next_questions import buttons, next_questions
 from actions.qualifiers import ANSWER_KINDS, detect_qualifiers, follow_up_terms
 from actions.session import DISCLAIMER_SLOT
+from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
 from bot.facts.contract import KIND_TOPIC
 from bot.facts.query import Fact, FactBase, VocabularyEntry
 
@@ -40,6 +41,33 @@ FOLLOW_UP_INTENT = "ask_what_about"
 ANSWER_PREFIX = "ask_"
 MEDICAL_TOPICS = frozenset({"side_effects", "safety", "preparation", "contraindications"})
 RELATED_LIMIT = 3
+# Fact-ranker scores (bot/rasa_ext/fact_ranker.py), chosen by cross-validation on
+# data/nlu/facts, never on the evaluation sets (docs/evaluation.md).
+ANSWER_THRESHOLD = 0.2  # below it the articles don't answer the question
+SECOND_FACT_RATIO = 0.6  # a second fact joins when it scores this close to the first
+PART_THRESHOLD = 0.35  # a second question is answered when its best fact matches this well
+QUALIFIER_BOOST = 2.0  # a fact about the thing the patient named (sauna, biotin)
+
+
+@dataclass(frozen=True)
+class RankedFact:
+    fact: Fact
+    score: float
+
+
+def ranked_facts(fact_base: FactBase, ranking: Any) -> list[RankedFact]:
+    """The parse data's ``fact_ranking`` as facts of this fact base (unknown ids dropped)."""
+    if not isinstance(ranking, list):
+        return []
+    found: list[RankedFact] = []
+    for entry in ranking:
+        if not isinstance(entry, dict):
+            continue
+        fact = fact_base.fact(str(entry.get("id")))
+        score = entry.get("score")
+        if fact is not None and isinstance(score, int | float):
+            found.append(RankedFact(fact, float(score)))
+    return found
 
 
 @dataclass
@@ -51,6 +79,8 @@ class AnswerPlan:
     qualifiers: dict[str, str] = field(default_factory=dict)
     # Set when the patient asked about something the articles don't cover (swimming).
     not_covered: VocabularyEntry | None = None
+    # The fact ranker's scores behind the choice, for answer_meta and the staff app.
+    scores: dict[str, float] = field(default_factory=dict)
 
 
 def label_in_sentence(entry: VocabularyEntry) -> str:
@@ -73,8 +103,15 @@ class AnswerPlanner:
         entities: list[dict[str, Any]],
         text: str | None,
         previous_topic: str | None,
+        ranking: Any = None,
+        question_parts: Any = None,
     ) -> AnswerPlan | None:
-        """The plan, or None when a follow-up names nothing we can look up."""
+        """The plan, or None when a follow-up names nothing we can look up.
+
+        With the fact ranker's ``ranking`` (parse data of a typed message) the facts
+        that answer the question are chosen; without it (a button payload names the
+        intent and entity itself) the topic's facts are, narrowed by the entity.
+        """
         topics = self.fb.topics()
         if intent == FOLLOW_UP_INTENT:
             qualifiers = detect_qualifiers(self.fb, entities, text, ANSWER_KINDS)
@@ -90,9 +127,64 @@ class AnswerPlanner:
             logger.warning("Intent %s names no fact-base topic", intent)
             return AnswerPlan(topic=topic, facts=[])
         qualifiers = detect_qualifiers(self.fb, entities, text, self._kinds_of(topic))
+        ranked = ranked_facts(self.fb, ranking)
+        if ranked and not self._names_uncovered_value(qualifiers):
+            return self._from_ranking(ranked, qualifiers, question_parts)
         if not qualifiers:
             return AnswerPlan(topic=topic, facts=self.fb.facts_for(topic))
         return self._qualified(topic, qualifiers, follow_up=False)
+
+    def _names_uncovered_value(self, qualifiers: dict[str, str]) -> bool:
+        """The patient named something the articles don't cover (swimming, PRP…)."""
+        if not qualifiers:
+            return False
+        kind, value = next(iter(qualifiers.items()))
+        entry = self.fb.vocabulary(kind).get(value)
+        return entry is not None and not entry.has_facts
+
+    def _from_ranking(
+        self, ranked: list[RankedFact], qualifiers: dict[str, str], question_parts: Any
+    ) -> AnswerPlan:
+        """The one or two facts that answer the question, plus a second question's."""
+        values = set(qualifiers.items())
+
+        def boosted(item: RankedFact) -> float:
+            named = any(
+                (kind, value) in values
+                for kind, fact_values in item.fact.qualifiers.items()
+                for value in fact_values
+            )
+            return item.score * (QUALIFIER_BOOST if named else 1.0)
+
+        ranked = sorted(ranked, key=lambda item: -boosted(item))
+        scores = {item.fact.id: item.score for item in ranked}
+        best = ranked[0]
+        if boosted(best) < ANSWER_THRESHOLD:
+            return AnswerPlan(topic=best.fact.topic, facts=[], scores=scores)
+        facts = [best.fact]
+        extra = self._second_question(question_parts, facts)
+        if extra is not None:
+            facts.append(extra)
+        elif len(ranked) > 1:
+            second = ranked[1]
+            if boosted(second) >= max(ANSWER_THRESHOLD, SECOND_FACT_RATIO * boosted(best)):
+                facts.append(second.fact)
+        matched = {
+            kind: value for kind, value in qualifiers.items() if value in best.fact.values(kind)
+        }
+        return AnswerPlan(best.fact.topic, facts, matched, scores=scores)
+
+    def _second_question(self, question_parts: Any, chosen: list[Fact]) -> Fact | None:
+        """The best fact for another question in the message, if it is a good match."""
+        if not isinstance(question_parts, list):
+            return None
+        for part in question_parts[1:]:
+            if not isinstance(part, dict):
+                continue
+            for item in ranked_facts(self.fb, part.get(FACT_RANKING_KEY))[:1]:
+                if item.score >= PART_THRESHOLD and all(item.fact.id != fact.id for fact in chosen):
+                    return item.fact
+        return None
 
     def _unqualified_follow_up(
         self, text: str | None, previous_topic: str | None
@@ -157,13 +249,22 @@ class AnswerPlanner:
         return AnswerPlan(topic, related, qualifiers, not_covered=entry)
 
 
-def answer_meta(topic: str, composed: ComposedAnswer) -> dict[str, Any]:
+def answer_meta(
+    topic: str,
+    composed: ComposedAnswer,
+    scores: dict[str, float] | None = None,
+    covered: bool = True,
+) -> dict[str, Any]:
     """The ``custom`` payload of docs/architecture.md (under ``data`` for socketio)."""
     return {
         "data": {
             "kind": "answer_meta",
             "topic": topic,
+            "covered": covered,
             "fact_ids": [fact.id for fact in composed.facts],
+            "scores": {fact.id: scores[fact.id] for fact in composed.facts if fact.id in scores}
+            if scores
+            else {},
             "sources": [
                 {"id": source.id, "title": source.title, "publisher": source.publisher}
                 for source in composed.sources
@@ -191,6 +292,8 @@ class ActionAnswerQuestion(FactBaseAction):
             list(message.get("entities") or []),
             message.get("text"),
             tracker.get_slot("topic"),
+            message.get(FACT_RANKING_KEY),
+            message.get(QUESTION_PARTS_KEY),
         )
         if plan is None:
             dispatcher.utter_message(response="utter_ask_what_about_clarify")
@@ -226,4 +329,8 @@ class ActionAnswerQuestion(FactBaseAction):
         for index, text in enumerate(composed.messages):
             is_last = index == len(composed.messages) - 1
             dispatcher.utter_message(text=text, buttons=buttons(questions) if is_last else [])
-        dispatcher.utter_message(json_message=answer_meta(plan.topic, composed))
+        dispatcher.utter_message(
+            json_message=answer_meta(
+                plan.topic, composed, plan.scores, covered=plan.not_covered is None
+            )
+        )

@@ -80,7 +80,7 @@ async def test_payload_has_the_contract_shape(fact_base: FactBase) -> None:
     dispatcher, _ = await ask(fact_base, "ask_number_of_sessions", "how many sessions?")
 
     meta = answer_meta(dispatcher)
-    assert set(meta) == {"kind", "topic", "fact_ids", "sources"}
+    assert set(meta) == {"kind", "topic", "covered", "fact_ids", "scores", "sources"}
     assert meta["topic"] == "number_of_sessions"
     assert meta["fact_ids"] and all(isinstance(i, str) for i in meta["fact_ids"])
     for source in meta["sources"]:
@@ -320,3 +320,120 @@ async def test_intro_disclaimer_replaces_the_medical_reminder(fact_base: FactBas
     dispatcher, _ = await ask(fact_base, "ask_side_effects", greeted=False)
 
     assert responses(dispatcher) == ["utter_intro_disclaimer"]
+
+
+# -- fact-level answering from the fact ranker's parse data -------------------------
+
+
+async def ask_ranked(
+    fact_base: FactBase,
+    intent: str,
+    text: str,
+    ranking: list[tuple[str, float]],
+    parts: list[dict[str, Any]] | None = None,
+    entities: list[dict[str, Any]] | None = None,
+) -> CollectingDispatcher:
+    tracker = make_tracker(
+        intent=intent, text=text, entities=entities or [], slots={"disclaimer_shown": True}
+    )
+    tracker.latest_message["fact_ranking"] = [
+        {"id": fact_id, "intent": f"ask_{fact_id.split('.')[0]}", "score": score, "match": score}
+        for fact_id, score in ranking
+    ]
+    if parts is not None:
+        tracker.latest_message["question_parts"] = parts
+    dispatcher = CollectingDispatcher()
+    await ActionAnswerQuestion(fact_base).run(dispatcher, tracker, {})
+    return dispatcher
+
+
+async def test_the_ranked_fact_is_sent_not_the_topics_first(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_what_is",
+        "what is the aim of it",
+        [("what_is.aim", 0.7), ("what_is.definition", 0.2)],
+    )
+    meta = answer_meta(dispatcher)
+    assert meta["fact_ids"] == ["what_is.aim"]
+    assert meta["covered"] is True
+    assert meta["scores"] == {"what_is.aim": 0.7}
+
+
+async def test_a_close_second_fact_joins_the_answer(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_pain",
+        "does it hurt",
+        [("pain.mostly_painless", 0.5), ("pain.anaesthetic", 0.4), ("pain.managing", 0.1)],
+    )
+    assert answer_meta(dispatcher)["fact_ids"] == ["pain.mostly_painless", "pain.anaesthetic"]
+
+
+async def test_the_best_fact_decides_the_topic_over_the_intent(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_aftercare",
+        "how many sessions will i need",
+        [("number_of_sessions.minimum_ten", 0.8), ("aftercare.sauna_avoid", 0.1)],
+    )
+    meta = answer_meta(dispatcher)
+    assert meta["topic"] == "number_of_sessions"
+    assert meta["fact_ids"] == ["number_of_sessions.minimum_ten"]
+
+
+async def test_below_the_threshold_the_articles_dont_cover_it(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_ingredients",
+        "is the cocktail vegan",
+        [("ingredients.quality", 0.12), ("ingredients.personalised_cocktail", 0.1)],
+    )
+    assert responses(dispatcher) == ["utter_no_facts"]
+    assert customs(dispatcher) == []
+
+
+async def test_a_second_question_is_answered_too(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_number_of_sessions",
+        "how many sessions and does it hurt",
+        [("number_of_sessions.minimum_ten", 0.9)],
+        parts=[
+            {"text": "how many sessions", "fact_ranking": []},
+            {
+                "text": "does it hurt",
+                "fact_ranking": [{"id": "pain.mostly_painless", "score": 0.8, "match": 0.8}],
+            },
+        ],
+    )
+    assert answer_meta(dispatcher)["fact_ids"] == [
+        "number_of_sessions.minimum_ten",
+        "pain.mostly_painless",
+    ]
+
+
+async def test_a_named_uncovered_value_still_says_the_articles_dont_cover_it(
+    fact_base: FactBase,
+) -> None:
+    swimming = [e for e in fact_base.vocabulary("activity").values() if not e.has_facts]
+    assert swimming, "the vocabulary names activities the articles don't cover"
+    value = swimming[0].value
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_aftercare",
+        f"is {value} ok after",
+        [("aftercare.sauna_avoid", 0.6)],
+        entities=[entity("activity", value)],
+    )
+    meta = answer_meta(dispatcher)
+    assert meta["covered"] is False
+    assert "don't cover" in texts(dispatcher)[0]
+
+
+async def test_unknown_ranked_ids_are_ignored(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base, "ask_pain", "does it hurt", [("pain.no_such_fact", 0.9)]
+    )
+    # No usable ranking: the topic's facts, as for a button.
+    assert answer_meta(dispatcher)["fact_ids"][0].startswith("pain.")
