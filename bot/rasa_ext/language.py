@@ -1,0 +1,141 @@
+"""Notices a message written in another language, so its question isn't lost.
+
+"hola, ¿cuántas sesiones necesito?" used to read as a greeting. ``LanguageDetector``
+asks lingua (its language models ship inside the PyPI package, nothing is
+downloaded) which language the message is in. A message that lingua confidently puts
+in one of the configured languages, and that has almost no English words in it,
+becomes the ``other_language`` intent with a ``language`` entity (ISO 639-1 code).
+The rule for that intent answers in that language where the domain has a reviewed
+sentence for it, and in English: the assistant answers in English for now, gives the
+emergency number, and offers the clinic team.
+
+Phone-typed English fools a language model on short texts ("can i go gym aftr" reads
+as German to lingua's low-accuracy mode), so English words decide first.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.contract import LANGUAGE_KEY
+from bot.rasa_ext.components import URGENT_INTENT, StatelessComponent
+
+OTHER_LANGUAGE_INTENT = "other_language"
+LANGUAGE_ENTITY = "language"
+DEFAULT_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "tr", "ro", "ru", "ar")
+
+# Common English words that no configured language also uses as a common word
+# ("die", "me", "no", "a", "in" are left out), plus the words patients use here.
+ENGLISH_WORDS = frozenset(
+    """
+    i im i'm you u your ur my mine we our they he she his her it its it's is are was were
+    am be been being do does did doing dont don't doesnt can cant can't could should would
+    will wont won't shall may might must have has had how what whats what's when where
+    which who whom why the an and or but if then than that this these those there here with
+    without for from about after before during since until into onto at by of to too also
+    just only very really much many more most some any every all each other another get got
+    go going goes went come take make want need know think feel look see say tell ask help
+    please pls plz thanks thank thx ty yes yeah yep ok okay hi hey hello bye not never
+    always often sometimes again still yet soon now today tomorrow yesterday week weeks
+    month months year years day days hour hours time first next last long hair scalp head
+    bald balding loss losing thinning session sessions sesh treatment meso mesotherapy
+    injection injections needle needles doctor nurse clinic work works hurt hurts pain safe
+    side effects effect results result wash shampoo sauna gym sun swim swimming shower
+    alcohol drink exercise normal usually worth cost price book appointment appt like much
+    does dose dosage men women woman man people someone
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
+_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
+
+
+def english_share(text: str) -> float:
+    words = _WORD.findall(text.lower())
+    if not words:
+        return 1.0
+    return sum(word in ENGLISH_WORDS for word in words) / len(words)
+
+
+@lru_cache(maxsize=4)
+def _detector(languages: tuple[str, ...]) -> Any:
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
+
+    codes = {"en", *languages}
+    chosen = [Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper())) for code in codes]
+    # Low-accuracy mode: trigram models only, about 20 MB instead of several hundred.
+    return LanguageDetectorBuilder.from_languages(*chosen).with_low_accuracy_mode().build()
+
+
+def detect_language(
+    text: str,
+    languages: tuple[str, ...] = DEFAULT_LANGUAGES,
+    min_confidence: float = 0.9,
+    min_words: int = 2,
+    max_english_share: float = 0.25,
+) -> str | None:
+    """The ISO 639-1 code of a non-English message, or None (English, or unsure)."""
+    words = _WORD.findall(text)
+    if len(words) < min_words or english_share(text) > max_english_share:
+        return None
+    values = _detector(tuple(sorted(languages))).compute_language_confidence_values(text)
+    if not values:
+        return None
+    best = values[0]
+    code = best.language.iso_code_639_1.name.lower()
+    if code == "en" or best.value < min_confidence:
+        return None
+    return code
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class LanguageDetector(StatelessComponent):
+    """Routes messages in another language to ``other_language`` (runs after the classifiers)."""
+
+    @staticmethod
+    def get_default_config() -> dict[str, Any]:
+        return {
+            "languages": list(DEFAULT_LANGUAGES),
+            "min_confidence": 0.9,
+            "min_words": 2,
+            "max_english_share": 0.25,
+        }
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        config = {**self.get_default_config(), **self.config}
+        for message in messages:
+            text = message.get(TEXT)
+            if not isinstance(text, str) or not text.strip() or text.startswith("/"):
+                continue
+            if (message.get(INTENT) or {}).get("name") == URGENT_INTENT:
+                continue  # an emergency recognised in English keeps its advice
+            code = detect_language(
+                text,
+                tuple(config["languages"]),
+                config["min_confidence"],
+                config["min_words"],
+                config["max_english_share"],
+            )
+            if code is None:
+                continue
+            verdict = {"name": OTHER_LANGUAGE_INTENT, "confidence": 1.0}
+            entity = {
+                "entity": LANGUAGE_ENTITY,
+                "value": code,
+                "start": 0,
+                "end": len(text),
+                "extractor": type(self).__name__,
+            }
+            message.set(INTENT, verdict, add_to_output=True)
+            message.set(
+                INTENT_RANKING_KEY,
+                [verdict, *(message.get(INTENT_RANKING_KEY) or [])][:10],
+                add_to_output=True,
+            )
+            message.set(ENTITIES, [entity], add_to_output=True)
+            message.set(LANGUAGE_KEY, code, add_to_output=True)
+        return messages
