@@ -131,7 +131,15 @@ RED_FLAGS = tuple(
 PERSONAL_MEDICAL_INTENT = "personal_medical"
 AFTER_TREATMENT = re.compile(
     r"\b(after|since|following)\b.{0,40}\b(session|treatment|injections?|procedure|meso\w*|"
-    r"appointment|clinic)\b|\b(right now|now|today|tonight|this morning|yesterday)\b"
+    r"appointment|clinic)\b|\b(right now|now|just|today|tonight|this morning|yesterday)\b"
+)
+
+# No human emergency: an animal's symptoms, or a plot. The classifier still decides
+# (its training data has such messages); only the override is held back.
+NOT_A_PATIENT = re.compile(
+    r"\b(dogs?|pupp(y|ies)|cats?|kittens?|pets?|horses?|rabbits?|bunny|hamsters?|parrots?|"
+    r"birds?|cows?|goats?|ferrets?|guinea pigs?|vet)\b"
+    r"|\b(movie|film|novel|episode|tv show|tv series|video game|cartoon|character)\b"
 )
 
 
@@ -160,7 +168,7 @@ class UrgentRedFlagGuard(StatelessComponent):
                 continue  # button payloads are explicit intents
             if predicted == URGENT_INTENT or predicted in GENERAL_QUESTION_INTENTS:
                 continue
-            if not red_flag(text):
+            if not red_flag(text) or NOT_A_PATIENT.search(text.lower()):
                 continue
             if predicted == PERSONAL_MEDICAL_INTENT and not AFTER_TREATMENT.search(text.lower()):
                 continue
