@@ -1,0 +1,1 @@
+"""Evaluation of what a patient sees: end-to-end runs and the independence checks."""
