@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import math
 import threading
 from collections import Counter
@@ -25,6 +26,8 @@ from sqlalchemy.engine import Engine
 
 from bot.staff.events import events, has_events_table, parse_data
 from bot.staff.redact import redact_text
+
+logger = logging.getLogger(__name__)
 
 FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset(
@@ -120,6 +123,7 @@ class ConversationIndex:
         self._by_ref: dict[str, str] = {}
         self._last_id = 0
         self._rows_seen = 0
+        self._unreadable: set[int] = set()
 
     def refresh(self) -> None:
         with self._lock:
@@ -136,8 +140,27 @@ class ConversationIndex:
                     self._reset()
                     rows = conn.execute(sa.select(events).order_by(events.c.id)).all()
             for row in rows:
-                self._ingest(row)
+                try:
+                    self._ingest(row)
+                except Exception as error:  # any row Rasa stored must not take pages down
+                    self._skip(row, error)
             self._rows_seen += len(rows)
+
+    def _skip(self, row: Any, error: Exception) -> None:
+        """Leave out a row the index can't read, and say so once (no row content)."""
+        event_id = getattr(row, "id", None)
+        if isinstance(event_id, int):
+            self._last_id = max(self._last_id, event_id)
+            if event_id in self._unreadable:
+                return
+            self._unreadable.add(event_id)
+        logger.warning(
+            "Staff app: skipped unreadable tracker event id=%s type=%s (%s); the "
+            "conversation is shown without it.",
+            event_id,
+            _text(getattr(row, "type_name", None)),
+            type(error).__name__,
+        )
 
     def _reset(self) -> None:
         self._by_sender.clear()
@@ -158,22 +181,23 @@ class ConversationIndex:
         summary = self._summary(row.sender_id)
         summary._search = summary._search_redacted = None
         kind = row.type_name
-        if kind in ("user", "bot") and row.timestamp is not None:
-            summary.first_ts = min(summary.first_ts, row.timestamp)
-            summary.last_ts = max(summary.last_ts, row.timestamp)
+        timestamp = _float(row.timestamp)
+        if kind in ("user", "bot") and timestamp is not None:
+            summary.first_ts = min(summary.first_ts, timestamp)
+            summary.last_ts = max(summary.last_ts, timestamp)
         if kind == "user":
             data = parse_data(row.data)
-            intent = (data.get("parse_data") or {}).get("intent") or {}
-            channel = data.get("input_channel") or "unknown"
+            intent = _dict(_dict(data.get("parse_data")).get("intent"))
+            channel = _text(data.get("input_channel")) or "unknown"
             summary.channels.add(channel)
-            name = intent.get("name") or row.intent_name
+            name = _text(intent.get("name")) or _text(row.intent_name)
             confidence = _float(intent.get("confidence"))
             summary.messages.append(
                 IndexedMessage(
                     event_id=row.id,
                     sender_id=row.sender_id,
-                    timestamp=row.timestamp or 0.0,
-                    text=str(data.get("text") or ""),
+                    timestamp=_float(row.timestamp) or 0.0,
+                    text=_text(data.get("text")) or "",
                     intent=name,
                     confidence=confidence,
                     channel=channel,
@@ -186,14 +210,14 @@ class ConversationIndex:
             summary.urgent_intent |= name == URGENT_INTENT
             summary.human_intent |= name == HUMAN_INTENT
         elif kind == "bot":
-            text = parse_data(row.data).get("text")
+            text = _text(parse_data(row.data).get("text"))
             if text:
-                summary.bot_texts.append(str(text))
+                summary.bot_texts.append(text)
         elif kind == "action" and row.action_name:
             summary.actions.add(row.action_name)
             summary.fallback |= row.action_name in FALLBACK_ACTIONS
         elif kind == "active_loop":
-            summary.active_loop = parse_data(row.data).get("name") or None
+            summary.active_loop = _text(parse_data(row.data).get("name")) or None
         elif kind in ("session_started", "restart"):
             summary.active_loop = None
 
@@ -220,10 +244,26 @@ class ConversationIndex:
 
 
 def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
-        return None if value is None else float(value)
+        number = None if value is None else float(value)
     except (TypeError, ValueError):
         return None
+    return number if number is not None and math.isfinite(number) else None
+
+
+def _text(value: Any) -> str | None:
+    """A string field of a stored event, or None when Rasa (or anyone) stored another type."""
+    return value if isinstance(value, str) else None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 # ------------------------------------------------------------------------ transcript
@@ -289,7 +329,7 @@ def load_event(engine: Engine, sender_id: str, event_id: int) -> TranscriptEvent
                 events.c.type_name == "user",
             )
         ).first()
-    return _event(row) if row is not None else None
+    return _safe_event(row) if row is not None else None
 
 
 def load_user_events(engine: Engine, event_ids: list[int]) -> dict[int, TranscriptEvent]:
@@ -297,7 +337,7 @@ def load_user_events(engine: Engine, event_ids: list[int]) -> dict[int, Transcri
         return {}
     with engine.connect() as conn:
         rows = conn.execute(sa.select(events).where(events.c.id.in_(event_ids))).all()
-    return {row.id: _event(row) for row in rows}
+    return {row.id: _safe_event(row) for row in rows}
 
 
 def build_transcript(rows: Iterable[Any]) -> list[Turn]:
@@ -305,7 +345,7 @@ def build_transcript(rows: Iterable[Any]) -> list[Turn]:
     for row in rows:
         if row.type_name in HIDDEN_EVENT_TYPES:
             continue
-        event = _event(row)
+        event = _safe_event(row)
         turn = turns[-1]
         if event.kind == "session":
             turns.append(Turn(user=None, new_session=True))
@@ -331,51 +371,73 @@ def _add_reply(turn: Turn, event: TranscriptEvent) -> None:
     turn.events.append(event)
 
 
+def _safe_event(row: Any) -> TranscriptEvent:
+    """`_event`, or a placeholder for a row it can't read: a transcript always renders."""
+    try:
+        return _event(row)
+    except Exception as error:
+        logger.warning(
+            "Staff app: unreadable tracker event id=%s in a transcript (%s).",
+            getattr(row, "id", None),
+            type(error).__name__,
+        )
+        event_id = row.id if isinstance(getattr(row, "id", None), int) else 0
+        return TranscriptEvent(event_id=event_id, kind="other", timestamp=0.0, name="unreadable")
+
+
 def _event(row: Any) -> TranscriptEvent:
     data = parse_data(row.data)
-    base = {"event_id": row.id, "timestamp": row.timestamp or 0.0}
+    base = {"event_id": row.id, "timestamp": _float(row.timestamp) or 0.0}
     kind = row.type_name
     if kind == "user":
-        parsed = data.get("parse_data") or {}
-        intent = parsed.get("intent") or {}
+        parsed = _dict(data.get("parse_data"))
+        intent = _dict(parsed.get("intent"))
+        entities = parsed.get("entities")
+        ranking = parsed.get("intent_ranking")
         return TranscriptEvent(
             kind="user",
-            text=str(data.get("text") or ""),
-            intent=intent.get("name") or row.intent_name,
+            text=_text(data.get("text")) or "",
+            intent=_text(intent.get("name")) or _text(row.intent_name),
             confidence=_float(intent.get("confidence")),
-            entities=[e for e in parsed.get("entities") or [] if isinstance(e, dict)],
+            entities=[e for e in _list(entities) if isinstance(e, dict)],
             ranking=[
-                (str(r.get("name")), _float(r.get("confidence")) or 0.0)
-                for r in parsed.get("intent_ranking") or []
-                if isinstance(r, dict) and r.get("name")
+                (r["name"], _float(r.get("confidence")) or 0.0)
+                for r in _list(ranking)
+                if isinstance(r, dict) and _text(r.get("name"))
             ],
-            channel=data.get("input_channel"),
+            channel=_text(data.get("input_channel")),
             **base,
         )
     if kind == "bot":
-        payload = data.get("data") or {}
+        payload = _dict(data.get("data"))
+        buttons = payload.get("buttons")
         return TranscriptEvent(
             kind="bot",
-            text=str(data.get("text") or ""),
-            buttons=[b for b in payload.get("buttons") or [] if isinstance(b, dict)],
+            text=_text(data.get("text")) or "",
+            buttons=[b for b in buttons if isinstance(b, dict)]
+            if isinstance(buttons, list)
+            else [],
             answer=_answer_meta(payload.get("custom")),
             **base,
         )
     if kind == "action":
         return TranscriptEvent(
             kind="action",
-            name=data.get("name") or row.action_name,
-            policy=data.get("policy"),
+            name=_text(data.get("name")) or _text(row.action_name),
+            policy=_text(data.get("policy")),
             confidence=_float(data.get("confidence")),
             **base,
         )
     if kind == "slot":
         value = data.get("value")
         return TranscriptEvent(
-            kind="slot", name=data.get("name"), value=None if value is None else str(value), **base
+            kind="slot",
+            name=_text(data.get("name")),
+            value=None if value is None else str(value),
+            **base,
         )
     if kind == "active_loop":
-        return TranscriptEvent(kind="loop", name=data.get("name"), **base)
+        return TranscriptEvent(kind="loop", name=_text(data.get("name")), **base)
     if kind == "session_started":
         return TranscriptEvent(kind="session", **base)
     return TranscriptEvent(kind="other", name=kind, **base)
@@ -387,8 +449,10 @@ def _answer_meta(custom: Any) -> AnswerMeta | None:
     meta = custom.get("data") if isinstance(custom.get("data"), dict) else custom
     if meta.get("kind") != ANSWER_META_KIND:
         return None
+    fact_ids = meta.get("fact_ids")
+    sources = meta.get("sources")
     return AnswerMeta(
-        topic=meta.get("topic"),
-        fact_ids=[str(f) for f in meta.get("fact_ids") or []],
-        sources=[s for s in meta.get("sources") or [] if isinstance(s, dict)],
+        topic=_text(meta.get("topic")),
+        fact_ids=[str(f) for f in _list(fact_ids)],
+        sources=[s for s in _list(sources) if isinstance(s, dict)],
     )
