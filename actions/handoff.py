@@ -24,7 +24,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.handoff import HandoffRepository, HandoffRequest, utcnow
+from bot.channels.pseudonym import pseudonym
+from bot.handoff import HandoffRepository, HandoffRequest, describe_db_error, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -127,6 +128,18 @@ class HandoffAction(Action, ABC):
         return self.repository.find_open_for_sender(tracker.sender_id)
 
 
+def _log_failure(what: str, tracker: Tracker, error: SQLAlchemyError) -> None:
+    """Log a failed write without the sender id (a phone number on WhatsApp) or the
+    bound parameters (contact details), which SQLAlchemy's message would include."""
+    logger.error(
+        "Could not store %s for conversation %s: %s. The patient was given the clinic's "
+        "phone instead.",
+        what,
+        pseudonym(tracker.sender_id or ""),
+        describe_db_error(error),
+    )
+
+
 def _handoff_slots(request: HandoffRequest) -> list[EventType]:
     return [
         SlotSet("handoff_reference", request.reference),
@@ -160,8 +173,8 @@ class ActionNotifyClinicUrgent(HandoffAction):
             elif request.urgency != "urgent":
                 # Same conversation, already waiting for a call: move it up the queue.
                 request = self.repository.escalate(request.id)
-        except SQLAlchemyError:
-            logger.exception("Could not store the urgent handoff for %s", tracker.sender_id)
+        except SQLAlchemyError as error:
+            _log_failure("the urgent handoff", tracker, error)
             dispatcher.utter_message(response="utter_urgent_alert_failed")
             return []
         dispatcher.utter_message(
@@ -185,8 +198,8 @@ class ActionSubmitHandoff(HandoffAction):
             return [SlotSet(slot, None) for slot in CONTACT_SLOTS]
         try:
             return self._store(dispatcher, tracker)
-        except SQLAlchemyError:
-            logger.exception("Could not store the handoff for %s", tracker.sender_id)
+        except SQLAlchemyError as error:
+            _log_failure("the handoff", tracker, error)
             dispatcher.utter_message(response="utter_action_unavailable")
             return []
 

@@ -228,6 +228,15 @@ class HandoffRepository:
             return request
 
 
+def describe_db_error(error: Exception) -> str:
+    """A database error for logs: its classes and the statement's verb and table, never
+    its message (which quotes bound parameters, i.e. patients' contact details)."""
+    original = getattr(error, "orig", None)
+    kind = type(error).__name__ + (f" ({type(original).__name__})" if original else "")
+    statement = " ".join(str(getattr(error, "statement", "") or "").split()[:3])
+    return f"{kind} on {statement}" if statement else kind
+
+
 def _load(session: Session, request_id: int) -> HandoffRequest:
     request = session.get(HandoffRequest, request_id)
     if request is None:

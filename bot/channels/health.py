@@ -43,12 +43,23 @@ async def _action_server_check(request: Request) -> dict[str, Any]:
         }
 
 
+def public_tracker_report() -> dict[str, Any]:
+    """The tracker store's health without the raw error, which can quote bound
+    parameters (sender ids, message texts) or the database URL; the CRITICAL log line
+    in the server log keeps the details."""
+    report = dict(HEALTH.report())
+    last_error = report.pop("last_error", None)
+    if last_error:
+        report["last_error_type"] = str(last_error).split(":", 1)[0].strip()[:80]
+    return report
+
+
 async def health_report(request: Request) -> dict[str, Any]:
     agent = getattr(request.app.ctx, "agent", None)
     model_ready = bool(agent and agent.is_ready())
     checks = {
         "model": {"status": "ok"} if model_ready else {"status": "degraded", "reason": "no model"},
-        "tracker_store": HEALTH.report(),
+        "tracker_store": public_tracker_report(),
         "action_server": await _action_server_check(request),
     }
     overall = "ok" if all(c["status"] == "ok" for c in checks.values()) else "degraded"
