@@ -216,13 +216,27 @@ def _exec(command: list[str]) -> int:
     return 0  # not reached
 
 
+def forwarded_allow_ips() -> str | None:
+    """Which peers uvicorn believes about X-Forwarded-For/-Proto: with MESO_TRUST_PROXY,
+    MESO_TRUSTED_PROXIES, and uvicorn then takes the rightmost untrusted hop (the
+    address the proxy appended), as bot.channels.client_address does for Rasa."""
+    settings = get_settings()
+    return ",".join(settings.trusted_proxies) if settings.trust_proxy else None
+
+
 def _serve_asgi(app: object, service: Service) -> int:
     import uvicorn
 
     # ws="none": neither app uses websockets, and Rasa pins a websockets too old for
     # uvicorn's auto-detection.
     uvicorn.run(
-        app, host=bind_host(), port=service.port, log_level="info", proxy_headers=True, ws="none"
+        app,
+        host=bind_host(),
+        port=service.port,
+        log_level="info",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips(),
+        ws="none",
     )
     return 0
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
+import secrets
 import threading
 import time
 from collections import defaultdict, deque
@@ -177,45 +180,102 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 class LoginLimiter:
-    """At most `max_failures` failed logins per username+address within `window_s`.
+    """Failed-login limits that slow guessing without letting anyone lock staff out.
 
-    In memory on purpose: it only has to slow down guessing against one process, and
-    every failure is also in the audit log for a human to see.
+    Three windows of `window_s`:
+    - per username + address (`max_failures`): one guesser at one account;
+    - per address (`max_ip_failures`): one guesser spraying many accounts;
+    - per username from anywhere (`max_account_failures`): a guesser using many
+      addresses, or every client behind a proxy that hides their addresses.
+
+    A browser that has signed in to the account before shows a device token (see
+    `DeviceTokens`); it is exempt from the address and account windows and limited
+    only per username + device. So an attacker who fails on purpose as "admin" blocks
+    themselves and unknown browsers, never the admin's own browser. In memory on
+    purpose: every failure is also in the audit log for a human to see.
     """
 
-    def __init__(self, max_failures: int = 5, window_s: float = 15 * 60) -> None:
+    def __init__(
+        self,
+        max_failures: int = 5,
+        window_s: float = 15 * 60,
+        max_ip_failures: int = 20,
+        max_account_failures: int = 10,
+    ) -> None:
         self.max_failures = max_failures
         self.window_s = window_s
-        self._failures: dict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.max_ip_failures = max_ip_failures
+        self.max_account_failures = max_account_failures
+        self._failures: dict[tuple[str, ...], deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def _recent(self, key: tuple[str, str], now: float) -> deque[float]:
+    def _keys(
+        self, username: str, ip: str, device: str | None
+    ) -> list[tuple[tuple[str, ...], int]]:
+        name = username.strip().lower()
+        if device is not None:
+            return [(("device", name, device), self.max_failures)]
+        return [
+            (("pair", name, ip), self.max_failures),
+            (("ip", ip), self.max_ip_failures),
+            (("account", name), self.max_account_failures),
+        ]
+
+    def _recent(self, key: tuple[str, ...], now: float) -> deque[float]:
         failures = self._failures[key]
         while failures and failures[0] <= now - self.window_s:
             failures.popleft()
         return failures
 
-    def retry_after(self, username: str, ip: str) -> int:
-        """Seconds until this username+address may try again; 0 when allowed now."""
+    def retry_after(self, username: str, ip: str, device: str | None = None) -> int:
+        """Seconds until this attempt may be made; 0 when allowed now."""
+        now = time.monotonic()
+        wait = 0
+        with self._lock:
+            for key, limit in self._keys(username, ip, device):
+                failures = self._recent(key, now)
+                if len(failures) >= limit:
+                    wait = max(wait, int(failures[-limit] + self.window_s - now) + 1)
+        return wait
+
+    def failed(self, username: str, ip: str, device: str | None = None) -> None:
         now = time.monotonic()
         with self._lock:
-            failures = self._recent((username.strip().lower(), ip), now)
-            if len(failures) < self.max_failures:
-                return 0
-            return max(1, int(failures[0] + self.window_s - now) + 1)
-
-    def failed(self, username: str, ip: str) -> None:
-        with self._lock:
-            key = (username.strip().lower(), ip)
-            self._recent(key, time.monotonic()).append(time.monotonic())
-            if len(self._failures) > 10_000:  # bound memory under a spray of usernames
+            for key, _limit in self._keys(username, ip, device):
+                self._recent(key, now).append(now)
+            while len(self._failures) > 30_000:  # bound memory under a spray of usernames
                 oldest = min(self._failures, key=self._last_failure)
                 self._failures.pop(oldest, None)
 
-    def _last_failure(self, key: tuple[str, str]) -> float:
+    def _last_failure(self, key: tuple[str, ...]) -> float:
         failures = self._failures[key]
         return failures[-1] if failures else 0.0
 
-    def succeeded(self, username: str, ip: str) -> None:
+    def succeeded(self, username: str, ip: str, device: str | None = None) -> None:
+        name = username.strip().lower()
         with self._lock:
-            self._failures.pop((username.strip().lower(), ip), None)
+            self._failures.pop(("pair", name, ip), None)
+            if device is not None:
+                self._failures.pop(("device", name, device), None)
+
+
+class DeviceTokens:
+    """Signed "this browser has signed in as USER before" tokens for `LoginLimiter`."""
+
+    def __init__(self, secret: str) -> None:
+        self._key = secret.encode("utf-8")
+
+    def _mac(self, username: str, nonce: str) -> str:
+        message = f"device\x00{username.strip().lower()}\x00{nonce}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def issue(self, username: str) -> str:
+        nonce = secrets.token_urlsafe(12)
+        return f"{nonce}.{self._mac(username, nonce)}"
+
+    def verify(self, token: str | None, username: str) -> str | None:
+        """The token's device id if it was issued for this username, else None."""
+        nonce, _, mac = (token or "").partition(".")
+        if not nonce or not mac or not hmac.compare_digest(mac, self._mac(username, nonce)):
+            return None
+        return nonce

@@ -6,15 +6,21 @@ one immutable object instead of reading the environment themselves.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import ConfigError, Settings, get_settings
+from bot.config import MIN_SECRET_CHARS, ConfigError, Settings, get_settings
 
 SECRET_KEY_FILE = "staff_secret.key"
+# Values copied from the example env files: whoever read them could forge sessions.
+PLACEHOLDER_SECRETS = frozenset(
+    {"generate-a-long-random-string", "change-me", "changeme", "secret"}
+)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,9 @@ class StaffConfig:
             app_db_url=settings.app_db_url,
             tracker_db_url=settings.tracker_db_url,
             project_root=settings.project_root,
-            secret_key=settings.staff_secret_key or load_or_create_secret(settings.var_dir),
+            secret_key=check_secret_key(settings)
+            if settings.staff_secret_key
+            else load_or_create_secret(settings.var_dir),
             facts_db_url=settings.facts_db_url,
             idle_minutes=_positive_int("MESO_STAFF_IDLE_MINUTES", 30),
             secure_cookies=os.environ.get("MESO_STAFF_SECURE_COOKIES", "") in ("1", "true"),
@@ -59,6 +67,27 @@ class StaffConfig:
             retention_days=settings.clinic.retention_days,
             timezone=timezone,
         )
+
+
+def check_secret_key(settings: Settings) -> str:
+    """MESO_STAFF_SECRET_KEY, refused when it is a placeholder or too short to resist
+    guessing (in production; elsewhere a short one is a warning, for test stacks)."""
+    key = settings.staff_secret_key or ""
+    how = (
+        "set MESO_STAFF_SECRET_KEY to at least 32 random characters, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`, or unset it to "
+        "use a key generated in var/"
+    )
+    if key.strip().lower() in PLACEHOLDER_SECRETS or "change-me" in key.lower():
+        raise ConfigError(f"MESO_STAFF_SECRET_KEY is the example placeholder; {how}")
+    if len(key) < MIN_SECRET_CHARS:
+        strict = settings.production or os.environ.get("MESO_STAFF_SECURE_COOKIES") in ("1", "true")
+        if strict:
+            raise ConfigError(f"MESO_STAFF_SECRET_KEY is {len(key)} characters; {how}")
+        log.warning(
+            "MESO_STAFF_SECRET_KEY is shorter than %d characters; %s", MIN_SECRET_CHARS, how
+        )
+    return key
 
 
 def load_or_create_secret(var_dir: Path) -> str:

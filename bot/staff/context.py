@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 from starlette.requests import Request
 
 from bot.staff import audit
-from bot.staff.auth import CurrentUser, LoginLimiter, UserStore
+from bot.staff.auth import CurrentUser, DeviceTokens, LoginLimiter, UserStore
 from bot.staff.config import StaffConfig
 from bot.staff.conversations import ConversationIndex
 from bot.staff.domain import DomainInfo, load_domain
@@ -38,6 +38,10 @@ class StaffApp:
         return self._domain[1]
 
     @property
+    def devices(self) -> DeviceTokens:
+        return DeviceTokens(self.config.secret_key)
+
+    @property
     def project_root(self) -> Path:
         return self.config.project_root
 
@@ -55,6 +59,9 @@ def current_user(request: Request) -> CurrentUser:
 
 
 def client_ip(request: Request) -> str:
+    """The client's address. Behind a proxy, uvicorn has already replaced the peer with
+    the rightmost untrusted X-Forwarded-For hop (`python -m bot serve staff` passes
+    MESO_TRUSTED_PROXIES as its forwarded_allow_ips)."""
     return request.client.host if request.client else "unknown"
 
 

@@ -13,6 +13,11 @@ from bot.staff.context import audit_request, client_ip, current_user, staff_app
 from bot.staff.sessions import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from bot.staff.views import render
 
+# "This browser has signed in as this user before": exempts it from the account-wide
+# login limit, so failures on purpose from elsewhere can't lock the user out.
+DEVICE_COOKIE = "meso_staff_device"
+DEVICE_COOKIE_DAYS = 180
+
 
 def safe_next(target: str | None) -> str:
     """Only same-site paths: never redirect a fresh login to another host."""
@@ -72,8 +77,9 @@ async def login(request: Request) -> Response:
     password = str(form.get("password") or "")
     target = safe_next(str(form.get("next") or ""))
     ip = client_ip(request)
+    device = staff.devices.verify(request.cookies.get(DEVICE_COOKIE), username)
 
-    wait = staff.limiter.retry_after(username, ip)
+    wait = staff.limiter.retry_after(username, ip, device)
     if wait:
         audit_request(request, "login_blocked", username, {"retry_after_s": wait}, actor=username)
         minutes = max(1, round(wait / 60))
@@ -87,7 +93,7 @@ async def login(request: Request) -> Response:
 
     user = await run_in_threadpool(staff.users.authenticate, username, password)
     if user is None:
-        staff.limiter.failed(username, ip)
+        staff.limiter.failed(username, ip, device)
         audit_request(request, "login_failed", username, actor=username or "anonymous")
         return _login_page(
             request,
@@ -97,7 +103,7 @@ async def login(request: Request) -> Response:
             next=target,
         )
 
-    staff.limiter.succeeded(username, ip)
+    staff.limiter.succeeded(username, ip, device)
     # A fresh session on every login (no fixation), and the old one ends.
     staff.sessions.delete(request.cookies.get(SESSION_COOKIE))
     new = await run_in_threadpool(staff.sessions.create, user.id)
@@ -112,6 +118,16 @@ async def login(request: Request) -> Response:
         path="/",
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    if device is None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            staff.devices.issue(user.username),
+            max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/login",
+        )
     return response
 
 
