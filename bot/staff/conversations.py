@@ -11,6 +11,7 @@ megabytes and a refresh costs one `count(*)` plus the new rows.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import logging
@@ -101,11 +102,15 @@ class ConversationSummary:
 
     def search_text(self, redacted: bool = False) -> str:
         """Everything free-text search looks at; `redacted` for roles without contacts,
-        so a viewer cannot find a conversation by a phone number they may not see."""
+        so a viewer cannot find a conversation by a phone number or a name typed into
+        the contact form, which they may not see."""
         if self._search is None:
             parts = [self.sender_id, *(m.text for m in self.messages), *self.bot_texts]
             self._search = "\n".join(parts).casefold()
-            self._search_redacted = redact_text(self._search)
+            visible = [redact_text(m.text) for m in self.messages if not m.in_form]
+            self._search_redacted = "\n".join(
+                [*visible, *(redact_text(t) for t in self.bot_texts)]
+            ).casefold()
         return self._search_redacted if redacted else self._search  # type: ignore[return-value]
 
     def confidences(self) -> Iterable[float]:
@@ -306,6 +311,39 @@ class Turn:
     @property
     def replies(self) -> list[TranscriptEvent]:
         return [e for e in self.events if e.kind == "bot"]
+
+
+FORM_ANSWER_MARK = "[answer to the contact form hidden]"
+SLOT_VALUE_MARK = "[hidden]"
+# Slots whose values say nothing about who the patient is.
+PUBLIC_CONTACT_SLOTS = frozenset({"contact_channel", "contact_consent"})
+
+
+def hide_form_answers(turns: list[Turn]) -> list[Turn]:
+    """Turns for roles without contact details: what the patient typed while a form
+    was asking (names, numbers, times) and the contact slots' values are hidden."""
+    active = False
+    hidden: list[Turn] = []
+    for turn in turns:
+        if turn.new_session:
+            active = False
+        user = turn.user
+        if user is not None and active:
+            user = dataclasses.replace(user, text=FORM_ANSWER_MARK, entities=[])
+        events = []
+        for event in turn.events:
+            if event.kind == "loop":
+                active = bool(event.name)
+            if (
+                event.kind == "slot"
+                and (event.name or "").startswith("contact_")
+                and event.name not in PUBLIC_CONTACT_SLOTS
+                and event.value is not None
+            ):
+                event = dataclasses.replace(event, value=SLOT_VALUE_MARK)
+            events.append(event)
+        hidden.append(dataclasses.replace(turn, user=user, events=events))
+    return hidden
 
 
 def load_events(engine: Engine, sender_id: str) -> list[Any]:

@@ -25,6 +25,7 @@ from bot.staff.conversations import (
     ConversationSummary,
     Turn,
     build_transcript,
+    hide_form_answers,
     load_events,
 )
 from bot.staff.facts_lookup import facts_for_turns
@@ -173,7 +174,13 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 def _resolve(request: Request) -> tuple[StaffApp, str, ConversationSummary | None]:
     staff = staff_app(request)
     staff.index.refresh()
-    sender_id = staff.index.resolve(request.path_params["key"])
+    key = request.path_params["key"]
+    # Viewers reach conversations through opaque links; a raw id holding a phone number
+    # or email must not work as a lookup (nor say whether it exists).
+    viewer = not current_user(request).sees_contacts
+    if viewer and not key.startswith("~") and redact_text(key) != key:
+        raise HTTPException(404, "No conversation with that id (it may have been deleted).")
+    sender_id = staff.index.resolve(key)
     if sender_id is None:
         raise HTTPException(404, "No conversation with that id (it may have been deleted).")
     return staff, sender_id, staff.index.get(sender_id)
@@ -186,7 +193,7 @@ def _transcript(request: Request) -> dict[str, Any]:
     detail = load_detail(staff.app_engine, sender_id)
     ref = summary.ref if summary else ""
     if not user.sees_contacts:
-        turns = redact(turns)
+        turns = hide_form_answers(redact(turns))
     return {
         "sender_id": sender_id,
         "label": conversation_label(sender_id, ref, user),
