@@ -141,6 +141,12 @@ NOT_A_PATIENT = re.compile(
     r"birds?|cows?|goats?|ferrets?|guinea pigs?|vet)\b"
     r"|\b(movie|film|novel|episode|tv show|tv series|video game|cartoon|character)\b"
 )
+# General curiosity ("what makes people faint?"): a wh-question about nobody in particular.
+CURIOSITY = re.compile(r"^\s*(what|why|how come|how do|how does)\b")
+SOMEONE = re.compile(
+    r"\b(i|i'?m|me|my|we|our|us|he|she|his|her|him|they|them|mum|mom|mother|dad|father|"
+    r"wife|husband|partner|son|daughter|friend|sister|brother|baby|child|kid)\b"
+)
 
 
 def red_flag(text: str) -> str | None:
@@ -168,7 +174,10 @@ class UrgentRedFlagGuard(StatelessComponent):
                 continue  # button payloads are explicit intents
             if predicted == URGENT_INTENT or predicted in GENERAL_QUESTION_INTENTS:
                 continue
-            if not red_flag(text) or NOT_A_PATIENT.search(text.lower()):
+            lowered = text.lower()
+            if not red_flag(text) or NOT_A_PATIENT.search(lowered):
+                continue
+            if CURIOSITY.search(lowered) and not SOMEONE.search(lowered):
                 continue
             if predicted == PERSONAL_MEDICAL_INTENT and not AFTER_TREATMENT.search(text.lower()):
                 continue

@@ -143,7 +143,7 @@ class FactRanker(GraphComponent):
             "prior_floor": 0.02,
             "ranking_length": 5,
             # The best fact's score from which a torn answer intent is re-targeted.
-            "retarget_threshold": 0.3,
+            "retarget_threshold": 0.1,
         }
 
     def __init__(
