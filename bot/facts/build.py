@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect
 from sqlalchemy.engine import Connection, make_url
 
 from bot.facts.contract import TOPICS
@@ -133,6 +133,8 @@ def _rows(curation: Curation, forms: dict[str, str], digest: str) -> dict[type, 
                 "priority": fact.priority,
                 "position": position,
                 "origin": f"{fact.file}:{fact.line}",
+                "hedges": list(fact.hedges),
+                "claim": fact.claim,
                 **_span_columns(fact.span),
             }
         )
@@ -184,12 +186,27 @@ def _rows(curation: Curation, forms: dict[str, str], digest: str) -> dict[type, 
 
 
 def _write(conn: Connection, rows: dict[type, list[dict]]) -> None:
+    if _outdated_schema(conn):
+        # Everything here is rebuilt from YAML, so an older layout is simply replaced.
+        Base.metadata.drop_all(conn)
     Base.metadata.create_all(conn)
     for table in TABLES_IN_DELETE_ORDER:
         conn.execute(table.__table__.delete())
     for table in reversed(TABLES_IN_DELETE_ORDER):
         if rows[table]:
             conn.execute(table.__table__.insert(), rows[table])
+
+
+def _outdated_schema(conn: Connection) -> bool:
+    """True when an existing table lacks a column this version writes."""
+    inspector = inspect(conn)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        have = {column["name"] for column in inspector.get_columns(table.name)}
+        if set(table.columns.keys()) - have:
+            return True
+    return False
 
 
 def _write_database(db_url: str, rows: dict[type, list[dict]]) -> None:

@@ -117,6 +117,10 @@ QUALIFIER_KINDS: tuple[str, ...] = tuple(ENTITY_VALUES)
 
 PHASES: tuple[str, ...] = ("before", "after")
 
+# What a fact claims, when it claims something one-sided (docs/facts.md, "Fact claims"):
+# a benefit never answers a personal condition; risks come first in safety answers.
+CLAIMS: tuple[str, ...] = ("benefit", "risk")
+
 SPAN_UNITS: tuple[str, ...] = ("minutes", "hours", "days", "weeks", "months", "years", "sessions")
 
 # Default topic for a bare entity ("and biotin?") when there is no previous topic.

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.facts.contract import (
+    CLAIMS,
     ENTITY_VALUES,
     PHASES,
     QUALIFIER_KINDS,
@@ -31,7 +32,18 @@ FACT_ID = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 MAX_TEXT_CHARS = 400  # an answer is about 400 characters including the Sources line
 DEFAULT_PRIORITY = 50
 
-_FACT_KEYS = ("id", "topic", "text", "qualifiers", "phase", "span", "priority", "sources")
+_FACT_KEYS = (
+    "id",
+    "topic",
+    "text",
+    "qualifiers",
+    "phase",
+    "span",
+    "priority",
+    "claim",
+    "hedge",
+    "sources",
+)
 _CITATION_KEYS = ("id", "evidence", "says", "span")
 _SPAN_KEYS = ("min", "max", "unit")
 _VOCAB_KEYS = ("label", "synonyms", "related", "related_topics")
@@ -86,6 +98,13 @@ class FactSpec:
     citations: tuple[CitationSpec, ...]
     file: str
     line: int
+    hedges: tuple[str, ...] = ()  # the sources' hedge words the text must keep
+    claim: str | None = None  # "benefit" or "risk" (bot.facts.contract.CLAIMS)
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        """Distinct cited sources, in citation order."""
+        return tuple(dict.fromkeys(citation.source_id for citation in self.citations))
 
 
 @dataclass(frozen=True)
@@ -587,6 +606,12 @@ def _facts(
         )
         span = reader.span(raw.get("span"), shown, raw.line_of("span"), what)
         priority = _priority(reader, raw, shown, what)
+        claim = raw.get("claim")
+        if claim is not None and claim not in CLAIMS:
+            reader.problem(
+                shown, raw.line_of("claim"), f"claim of {what} must be one of: {', '.join(CLAIMS)}"
+            )
+        hedges = reader.strings(raw, "hedge", shown, what)
         citations = _citations(reader, raw, sources, shown, what)
         if fact_id is None or topic is None or text is None:
             continue
@@ -604,6 +629,8 @@ def _facts(
                 citations=citations,
                 file=shown,
                 line=line,
+                hedges=hedges,
+                claim=claim,
             )
         )
     return facts
@@ -677,6 +704,10 @@ def load_curation(facts_dir: Path, sources_yml: Path | None = None) -> Curation:
     exclusions = _exclusions(reader, facts_dir / EXCLUSIONS_FILE, sources)
     if not reader.problems:
         _check_unused_values(reader, facts_dir / VOCABULARY_FILE, vocabulary, facts)
+    if not reader.problems:
+        from bot.facts.claims import claim_problems  # imports this module's specs
+
+        reader.problems.extend(claim_problems(facts, tuple(sources)))
     if reader.problems:
         raise CurationError(reader.problems)
     return Curation(

@@ -46,6 +46,8 @@ class FactRow(Base):
     priority = Column(Integer, nullable=False)
     position = Column(Integer, nullable=False)  # order in the YAML, the last tie-breaker
     origin = Column(Text, nullable=False)  # "data/facts/file.yml:line" for staff
+    hedges = Column(JSON, nullable=False, default=list)  # list[str]: words the text keeps
+    claim = Column(String(10))  # "benefit", "risk" or NULL
 
     citations = relationship(
         "FactSourceRow", order_by="FactSourceRow.position", cascade="all, delete-orphan"

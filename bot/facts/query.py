@@ -51,6 +51,10 @@ _STOPWORDS = frozenset(
 )  # fmt: skip
 
 
+# Values of this kind are the patient's own situation (pregnancy, psoriasis, ...).
+PERSONAL_KIND = "condition"
+
+
 class FactBaseMissing(RuntimeError):
     """The fact-base database does not exist or has no tables yet."""
 
@@ -133,8 +137,16 @@ class FactBase:
             raise self._missing()
         self._stamp = self._file_stamp()
         with self._engine.connect() as conn:
-            if not inspect(conn).has_table(FactRow.__tablename__):
+            inspector = inspect(conn)
+            if not inspector.has_table(FactRow.__tablename__):
                 raise self._missing()
+            columns = {column["name"] for column in inspector.get_columns(FactRow.__tablename__)}
+            if set(FactRow.__table__.columns.keys()) - columns:
+                url = self._engine.url.render_as_string(hide_password=True)
+                raise FactBaseMissing(
+                    f"fact base at {url} was built by an older version: "
+                    "run `python -m bot facts build`"
+                )
             return _read(conn)
 
     def reload(self) -> None:
@@ -268,21 +280,27 @@ class FactBase:
         """Facts to offer for a value the articles don't cover (e.g. swimming).
 
         First facts qualified by the entry's related values, then the best facts of its
-        related topics.
+        related topics. For a personal condition (kind ``condition``) benefit claims are
+        never offered: "it lowers scalp irritation" is no answer to "I have psoriasis".
         """
         data = self._current()
         entry = data.vocabulary.get(kind, {}).get(value)
         if entry is None:
             return []
+
+        def allowed(fact: Fact) -> bool:
+            return kind != PERSONAL_KIND or not fact.is_benefit
+
         found: dict[str, Fact] = {}
         for related in entry.related:
             for fact in sorted(
                 data.by_qualifier.get(related, []),
                 key=lambda f: (-f.priority, data.position[f.id]),
             ):
-                found.setdefault(fact.id, fact)
+                if allowed(fact):
+                    found.setdefault(fact.id, fact)
         for topic in entry.related_topics:
-            for fact in self.facts_for(topic, limit=2):
+            for fact in [f for f in self.facts_for(topic) if allowed(f)][:2]:
                 found.setdefault(fact.id, fact)
         result = list(found.values())
         return result[:limit] if limit is not None else result
@@ -381,6 +399,8 @@ def _read(conn: Connection) -> _Snapshot:
                 citations=citations.get(row.id, []),
                 priority=row.priority,
                 origin=row.origin,
+                hedges=tuple(row.hedges or ()),
+                claim=row.claim,
             )
         )
 

@@ -75,6 +75,10 @@ class Fact:
     citations: list[Citation]
     priority: int = 50
     origin: str = ""  # "data/facts/file.yml:line", for staff
+    # The source's hedge words the text must keep ("can", "might"): docs/facts.md.
+    hedges: tuple[str, ...] = ()
+    # "benefit" or "risk" when the fact makes one; None for neutral information.
+    claim: str | None = None
 
     @property
     def sources(self) -> list[Source]:
@@ -89,6 +93,14 @@ class Fact:
         """True when the citations record different claims (e.g. 24 hours vs 2-3 days)."""
         claims = {c.says for c in self.citations if c.says}
         return len(claims) > 1
+
+    @property
+    def is_risk(self) -> bool:
+        return self.claim == "risk"
+
+    @property
+    def is_benefit(self) -> bool:
+        return self.claim == "benefit"
 
     def who_says(self) -> list[tuple[Source, str]]:
         """(source, claim) for each citation that records its own claim, in order."""

@@ -20,7 +20,7 @@ GOOD_FACT = """\
 facts:
   - id: aftercare.test_fact
     topic: aftercare
-    text: A fact written for the tests.
+    text: One article has a fact written for the tests.
     sources:
       - id: vizox-clinique
         evidence: [sun]
@@ -63,7 +63,17 @@ def test_the_curated_data_is_valid(facts_copy: Path) -> None:
             2,
             "duplicate fact id 'aftercare.sauna_avoid'",
         ),
-        ("    text: A fact written for the tests.\n", "", 2, "missing text"),
+        ("    text: One article has a fact written for the tests.\n", "", 2, "missing text"),
+        ("    sources:", "    claim: praise\n    sources:", 5, "claim of fact"),
+        ("One article has", "The articles have", 2, "says 'The articles' but cites 1"),
+        ("One article has", "It has", 2, "cites one article, so the text must say so"),
+        ("    sources:", "    hedge: [may]\n    sources:", 2, "drops the source's hedge 'may'"),
+        (
+            "    sources:",
+            "    claim: benefit\n    qualifiers:\n      condition: [psoriasis]\n    sources:",
+            2,
+            "is a benefit claim qualified by the condition(s) psoriasis",
+        ),
         ("evidence: [sun]", "evidence: []", 6, "missing evidence for source 'vizox-clinique'"),
         (
             "    sources:",

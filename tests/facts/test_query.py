@@ -159,7 +159,8 @@ def test_a_rebuild_is_picked_up_without_restarting(tmp_path: Path, facts_copy: P
     fact_base = FactBase(create_engine(url))
     assert fact_base.fact("aftercare.test_fact") is None
     (facts_copy / "extra.yml").write_text(
-        "facts:\n  - id: aftercare.test_fact\n    topic: aftercare\n    text: Test.\n"
+        "facts:\n  - id: aftercare.test_fact\n    topic: aftercare\n"
+        "    text: One article says test.\n"
         "    sources:\n      - id: vizox-clinique\n        evidence: [sun]\n"
     )
     build(facts_copy, url, echo=lambda _line: None)
