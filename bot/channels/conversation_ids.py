@@ -54,8 +54,17 @@ def load_or_create_key(var_dir: Path) -> str:
 
 def conversation_key() -> bytes:
     settings = get_settings()
-    key = settings.conversation_id_key or load_or_create_key(settings.var_dir)
-    return key.encode("utf-8")
+    if settings.conversation_id_key:
+        return settings.conversation_id_key.encode("utf-8")
+    if settings.production:
+        # Each replica would generate its own key and split every WhatsApp conversation.
+        raise ConfigError(
+            "MESO_CONVERSATION_ID_KEY must be set in production (MESO_PROFILE=production), "
+            "the same on every Rasa replica; generate it once with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` and keep it: "
+            "conversation ids depend on it"
+        )
+    return load_or_create_key(settings.var_dir).encode("utf-8")
 
 
 def _mac(key: bytes, purpose: str, value: str) -> str:

@@ -97,3 +97,28 @@ async def test_production_turns_rest_off_unless_a_token_is_set(
         response = await client.post("/webhooks/rest/webhook", json=body, headers=right)
         assert response.status_code == 200
     assert len(bot.received) == 1
+
+
+def test_production_needs_a_shared_conversation_id_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.channels.conversation_ids import conversation_key
+    from bot.config import ConfigError
+
+    monkeypatch.setenv("MESO_PROFILE", "production")
+    monkeypatch.delenv("MESO_CONVERSATION_ID_KEY", raising=False)
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="MESO_CONVERSATION_ID_KEY"):
+        conversation_key()
+    monkeypatch.setenv("MESO_CONVERSATION_ID_KEY", "short")
+    get_settings.cache_clear()
+    with pytest.raises(ConfigError, match="at least 32"):
+        conversation_key()
+
+
+def test_without_a_key_one_is_generated_once_in_var(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from bot.channels.conversation_ids import conversation_key
+
+    monkeypatch.delenv("MESO_CONVERSATION_ID_KEY", raising=False)
+    get_settings.cache_clear()
+    first = conversation_key()
+    assert (tmp_path / "conversation_id.key").stat().st_mode & 0o777 == 0o600
+    assert conversation_key() == first
