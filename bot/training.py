@@ -7,6 +7,7 @@ decides; hashing the inputs ourselves keeps a second `make run` instant.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import subprocess
 import sys
@@ -64,6 +65,24 @@ def is_up_to_date(root: Path) -> bool:
 
 
 def train(root: Path, force: bool = False) -> int:
+    """Train unless the model is up to date; one training at a time per checkout.
+
+    Two commands that both need the model (`make run` and a test session, say) would
+    otherwise train twice at once and overwrite each other's model: the second waits
+    for the first and then finds the model up to date.
+    """
+    (root / "models").mkdir(exist_ok=True)
+    with (root / "models" / ".train.lock").open("w") as lock:
+        if not force and not is_up_to_date(root):
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                print("Another training of this checkout is running; waiting for it...")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _train_locked(root, force)
+
+
+def _train_locked(root: Path, force: bool) -> int:
     if not force and is_up_to_date(root):
         print(f"Model {model_path(root).relative_to(root)} is up to date; not retraining.")
         return 0
