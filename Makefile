@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: help setup run test train validate stories pytest shell eval lint format bench audit \
+.PHONY: help setup run test train validate stories pytest shell eval eval-e2e lint format bench audit \
 	system-deps web-deps facts clean lock
 
 help: ## List the targets
@@ -79,8 +79,11 @@ shell: train ## Talk to the bot in the terminal (starts the action server too)
 	$(VENV)/bin/honcho start -f Procfile actions & \
 		trap 'kill %1' EXIT; sleep 8; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
-eval: setup ## NLU cross-validation + held-out comparison with Rasa's default pipeline
+eval: eval-e2e ## End-to-end evaluation, then NLU cross-validation + held-out comparison
 	$(PY) scripts/evaluate_nlu.py $(EVAL_ARGS)
+
+eval-e2e: train ## Patient messages through the real stack: route and fact sent (results/e2e.json)
+	$(PY) scripts/evaluate_e2e.py
 
 lint: $(INSTALLED) ## ruff check + format check
 	$(VENV)/bin/ruff check .
