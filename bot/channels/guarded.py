@@ -11,22 +11,33 @@ pipeline's InputLengthGuard answers "please keep it shorter".
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import re
 from asyncio import CancelledError
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import (
+    CollectingOutputChannel,
+    UserMessage,
+    decode_bearer_token,
+)
 from rasa.core.channels.rest import RestInput
-from rasa.core.channels.socketio import SocketIOInput
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
+from socketio import AsyncServer
 
 from bot.channels.client_address import client_address
-from bot.channels.conversation_ids import RESERVED_PREFIXES, is_reserved
+from bot.channels.conversation_ids import (
+    RESERVED_PREFIXES,
+    is_reserved,
+    issue_web_session_id,
+    web_session_id_is_valid,
+)
 from bot.channels.pseudonym import pseudonym
 from bot.channels.ratelimit import RateLimiter, limit_from_env
 from bot.config import get_settings
@@ -200,29 +211,122 @@ class GuardedRestInput(RestInput):
 
 
 class GuardedSocketIOInput(SocketIOInput):
-    """Rasa's socketio channel; messages are validated and rate limited per session."""
+    """Rasa's socketio channel with server-issued session ids, origin checks and limits.
 
-    @classmethod
-    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedSocketIOInput:
-        channel = super().from_credentials(credentials)  # already an instance of cls
-        channel.sender_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60"))
-        return channel  # type: ignore[return-value]
+    Rasa's own channel lets a client name any session id: it joins that id's room and
+    receives that conversation's replies, and it can post into it. Here:
+    - session ids are issued and signed by the server (``web:<nonce>.<mac>``); a client
+      may resume one it holds (after a reload) unless another live connection holds
+      it; anything else gets a fresh id;
+    - each connection is bound to one session id; the ``session_id`` in a message is
+      ignored in favour of the bound one;
+    - messages are rate limited per session and per client address (a new session id
+      doesn't reset the address's count);
+    - WebSocket and polling requests must come from the clinic's website origins.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sender_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60"))
+        self.ip_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_IP", "120/60"))
+        # sid -> (session id or None before session_request, client address)
+        self.connections: dict[str, tuple[str | None, str]] = {}
+        self.owners: dict[str, str] = {}  # session id -> the sid that holds it
+
+    def allowed_origins(self) -> list[str] | None:
+        """The clinic's website origins; None (same origin only) when none are listed.
+        Never [], which python-socketio reads as "allow every origin"."""
+        origins = list(get_settings().clinic.website_origins)
+        return origins or None
+
+    def bind_session(self, sid: str, requested: Any, ip: str) -> str:
+        """The session id this connection may use: the requested one if the server
+        issued it and no other live connection holds it, else a new one."""
+        self.release(sid)
+        owner = self.owners.get(requested) if isinstance(requested, str) else None
+        if web_session_id_is_valid(requested) and owner in (None, sid):
+            session_id = requested
+        else:
+            session_id = issue_web_session_id()
+        self.connections[sid] = (session_id, ip)
+        self.owners[session_id] = sid
+        return session_id
+
+    def release(self, sid: str) -> str | None:
+        session_id, _ip = self.connections.pop(sid, (None, ""))
+        if session_id is not None and self.owners.get(session_id) == sid:
+            del self.owners[session_id]
+        return session_id
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        async def guarded(message: UserMessage) -> None:
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins())
+        socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
+        self.sio = sio
+
+        @socketio_webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
+            request = environ.get("sanic.request")
+            ip = client_ip(request) if request is not None else "unknown"
+            if self.jwt_key:
+                token = auth.get("token") if isinstance(auth, dict) else None
+                if not token or not decode_bearer_token(token, self.jwt_key, self.jwt_algorithm):
+                    return False
+            self.connections[sid] = (None, ip)
+            return True
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: str) -> None:
+            session_id = self.release(sid)
+            if session_id is not None:
+                sio.leave_room(sid, session_id, namespace=self.namespace)
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Any) -> None:
+            ip = self.connections.get(sid, (None, "unknown"))[1]
+            previous = self.connections.get(sid, (None, ""))[0]
+            if previous is not None:
+                sio.leave_room(sid, previous, namespace=self.namespace)
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = self.bind_session(sid, requested, ip)
+            sio.enter_room(sid, session_id, namespace=self.namespace)
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: str, data: Any) -> None:
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            session_id, ip = self.connections.get(sid, (None, "unknown"))
+            if session_id is None:
+                return  # no session_request yet: nowhere to send a reply
+            data = data if isinstance(data, dict) else {}
             try:
-                message.text = clean_text(message.text)
+                text = clean_text(data.get("message"))
             except InvalidMessage:
-                await message.output_channel.send_text_message(
-                    message.sender_id,
-                    "Sorry, I couldn't read that message. Please type your question.",
+                await output.send_text_message(
+                    session_id, "Sorry, I couldn't read that message. Please type your question."
                 )
                 return
-            if self.sender_limiter.retry_after(str(message.sender_id)):
-                await message.output_channel.send_text_message(
-                    message.sender_id, "You're sending messages very fast. Please wait a moment."
+            if self.ip_limiter.retry_after(ip) or self.sender_limiter.retry_after(session_id):
+                await output.send_text_message(
+                    session_id, "You're sending messages very fast. Please wait a moment."
                 )
                 return
+            metadata = data.get(self.metadata_key)
+            if isinstance(metadata, str):
+                try:
+                    metadata = json.loads(metadata)
+                except ValueError:
+                    metadata = None
+            message = UserMessage(
+                text,
+                output,
+                session_id,
+                input_channel=self.name(),
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )
             await on_new_message(message)
 
-        return super().blueprint(guarded)
+        return socketio_webhook

@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import time
 import uuid
 from collections import Counter
 
@@ -223,10 +224,9 @@ async def test_socketio_hostile_messages(stack: Stack) -> None:
     client = socketio.AsyncClient(reconnection=False)
     replies: list[dict] = []
     client.on("bot_uttered", lambda data: replies.append(data))
-    session_id = f"sio-{uuid.uuid4().hex[:10]}"
-    SENDERS.add(session_id)
     await client.connect(stack.rasa_url, transports=["websocket"], socketio_path="/socket.io")
-    await client.emit("session_request", {"session_id": session_id})
+    session_id = await _session(client)
+    SENDERS.add(session_id)
     hostile = [
         *("", "   ", 12345, None, ["list"], {"dict": 1}, "\x00\x01", "😭" * 50),
         *("<script>alert(1)</script>", "'; DROP TABLE events; --", "a" * 5000),
@@ -250,6 +250,188 @@ async def test_socketio_hostile_messages(stack: Stack) -> None:
     assert stack.processes["rasa"].poll() is None, "Rasa crashed"
 
 
+# ---- forged identities: trailing slash, sender, input_channel, socket.io sessions ----
+
+REST_SLASH = "/webhooks/rest/webhook/"
+SLASH_FLOOD_SENDER = "hw-slash-flood"
+
+
+def post_path(stack: Stack, path: str, body: dict | bytes) -> httpx.Response:
+    url = stack.rasa_url + path
+    if isinstance(body, dict):
+        response = httpx.post(url, json=body, timeout=60)
+    else:
+        response = httpx.post(
+            url, content=body, headers={"Content-Type": "application/json"}, timeout=60
+        )
+    record(response.status_code, response.status_code == 200 and bool(response.json()))
+    assert response.status_code < 500, response.text
+    return response
+
+
+@pytest.mark.parametrize("case", sorted(HAND_WRITTEN))
+def test_trailing_slash_is_guarded_like_the_webhook(stack: Stack, case: str) -> None:
+    body = HAND_WRITTEN[case]
+    response = post_path(stack, REST_SLASH, body)
+    if case in {"control", "emoji only", "html", "sql", "prompt injection"}:
+        assert response.status_code == 200 and texts(response.json()), response.text
+    else:
+        assert response.status_code == 400 and response.json()["error"], response.text
+
+
+def test_trailing_slash_gets_the_size_cap_and_the_sender_limit(stack: Stack) -> None:
+    huge = json.dumps(
+        {"sender": "hw-slash-huge", "message": "hi", "metadata": {"x": "y" * 300_000}}
+    )
+    assert post_path(stack, REST_SLASH, huge.encode()).status_code == 413
+    for body in (b"[]", b"{not json"):
+        assert post_path(stack, REST_SLASH, body).status_code == 400
+    sender = SLASH_FLOOD_SENDER
+    statuses = Counter(
+        post_path(stack, REST_SLASH, {"sender": sender, "message": "hi"}).status_code
+        for _ in range(35)
+    )
+    assert statuses[429] > 0, statuses
+
+
+def _user_rows(stack: Stack, sender: str) -> list[dict]:
+    engine = sa.create_engine(stack.tracker_db_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT data FROM events WHERE sender_id = :s AND type_name = 'user'"),
+            {"s": sender},
+        ).fetchall()
+    engine.dispose()
+    return [json.loads(row[0]) for row in rows]
+
+
+@pytest.mark.parametrize("channel", ["whatsapp", "socketio", {"x": 1}, ["rest"], 7])
+def test_forged_input_channel_is_ignored(stack: Stack, channel: object) -> None:
+    sender = f"hw-channel-{uuid.uuid4().hex[:8]}"
+    SENDERS.add(sender)
+    body = {"sender": sender, "message": "what is mesotherapy?", "input_channel": channel}
+    assert post_rest(stack, body, sender).status_code == 200
+    assert {row.get("input_channel") for row in _user_rows(stack, sender)} == {"rest"}
+
+
+@pytest.mark.parametrize("sender", ["wa:0123abcd", "WA:x", "web:" + "0" * 32 + ".ff", " web:x"])
+def test_forged_senders_cannot_enter_other_channels(stack: Stack, sender: str) -> None:
+    response = post_rest(stack, {"sender": sender, "message": "hi"})
+    assert response.status_code == 400 and "other channels" in response.json()["error"]
+
+
+def _whatsapp_key(stack: Stack) -> bytes:
+    return (stack.var_dir / "conversation_id.key").read_text().strip().encode()
+
+
+def test_a_whatsapp_number_does_not_address_the_patients_conversation(stack: Stack) -> None:
+    from bot.channels.conversation_ids import whatsapp_conversation_id
+    from tests.channels import payloads as wa
+
+    number = wa.new_wa_id()
+    body = json.dumps(wa.messages_webhook(wa.text_message(number, "I want to talk to a person")))
+    assert post_whatsapp(stack, body.encode()).status_code == 200
+    conversation = None
+    for _ in range(150):
+        if (stack.var_dir / "conversation_id.key").exists():
+            conversation = whatsapp_conversation_id(number, _whatsapp_key(stack))
+            if _user_rows(stack, conversation):
+                break
+        time.sleep(0.2)
+    assert conversation and _user_rows(stack, conversation), "the WhatsApp turn never arrived"
+    assert not _user_rows(stack, number), "the phone number is a conversation id"
+    # Posting as the number through REST starts an unrelated conversation: it neither
+    # joins the patient's nor learns that one exists.
+    SENDERS.add(number)
+    reply = texts(post_rest(stack, {"sender": number, "message": "hi"}, number).json())
+    assert "reference" not in reply.lower()
+    assert len(_user_rows(stack, conversation)) == 1
+
+
+async def _session(client: socketio.AsyncClient, requested: object = None) -> str:
+    confirmed: list[str] = []
+    client.on("session_confirm", lambda data: confirmed.append(data))
+    await client.emit("session_request", {"session_id": requested})
+    for _ in range(100):
+        if confirmed:
+            return confirmed[-1]
+        await asyncio.sleep(0.05)
+    raise AssertionError("no session_confirm")
+
+
+async def test_socketio_session_ids_cannot_be_spoofed(stack: Stack) -> None:
+    victim = socketio.AsyncClient(reconnection=False)
+    attacker = socketio.AsyncClient(reconnection=False)
+    victim_replies: list[dict] = []
+    attacker_replies: list[dict] = []
+    victim.on("bot_uttered", lambda data: victim_replies.append(data))
+    attacker.on("bot_uttered", lambda data: attacker_replies.append(data))
+    await victim.connect(stack.rasa_url, transports=["websocket"])
+    await attacker.connect(stack.rasa_url, transports=["websocket"])
+    session = await _session(victim)
+    SENDERS.add(session)
+    # A leaked id, an id the server never issued, and no id at all: none is granted.
+    for forged in (session, "victim-chosen-id", "web:" + "1" * 32 + ".abcdef", None):
+        granted = await _session(attacker, forged)
+        COUNTS["inputs"] += 1
+        assert granted != session and granted != forged
+    await attacker.emit(
+        "user_uttered", {"message": "how much does it cost?", "session_id": session}
+    )
+    await victim.emit(
+        "user_uttered", {"message": "how many sessions do I need?", "session_id": session}
+    )
+    COUNTS["inputs"] += 2
+    for _ in range(150):
+        if victim_replies and attacker_replies:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(1)
+    await victim.disconnect()
+    await attacker.disconnect()
+    COUNTS["replies"] += len(victim_replies) + len(attacker_replies)
+    victim_text = " ".join(r.get("text") or "" for r in victim_replies)
+    assert "Sources:" in victim_text, victim_replies
+    assert attacker_replies, "the attacker's own message got no reply"
+    assert not {r.get("text") for r in victim_replies} & {r.get("text") for r in attacker_replies}
+    rows = _user_rows(stack, session)
+    assert [r["text"] for r in rows] == ["how many sessions do I need?"]
+
+
+async def test_socketio_refuses_foreign_origins(stack: Stack) -> None:
+    client = socketio.AsyncClient(reconnection=False)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.connect(
+            stack.rasa_url, transports=["websocket"], headers={"Origin": "https://evil.example"}
+        )
+    COUNTS["inputs"] += 1
+    COUNTS["4xx"] += 1
+
+
+def test_staff_app_survives_the_hostile_rows(stack: Stack) -> None:
+    """Everything above is now in the tracker store: every staff page still renders."""
+    import re
+
+    stack.add_staff_user("hostile-admin", "hostile suite password 1", "admin")
+    with httpx.Client(base_url=stack.staff_url, timeout=60) as staff:
+        page = staff.get("/login")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        login = staff.post(
+            "/login",
+            data={
+                "username": "hostile-admin",
+                "password": "hostile suite password 1",
+                "csrf_token": token,
+            },
+        )
+        assert login.status_code in (200, 303), login.text
+        for path in ("/", "/conversations", "/conversations.json", "/nlu", "/handoffs"):
+            response = staff.get(path)
+            assert response.status_code == 200, (path, response.text[:300])
+        for row in staff.get("/conversations.json").json()["rows"][:40]:
+            assert staff.get(row["url"]).status_code == 200, row["url"]
+
+
 def test_zz_trackers_readable_and_counts(stack: Stack) -> None:
     """Runs last in this module: every tracker is readable; print the counts."""
     engine = sa.create_engine(stack.tracker_db_url)
@@ -262,7 +444,9 @@ def test_zz_trackers_readable_and_counts(stack: Stack) -> None:
     assert SENDERS & seen, "no hostile conversation reached the tracker store"
     # Sorted, so every run re-checks the same senders; the flood sender is excluded
     # because its rate limit rightly still answers 429 (its rows were read above).
-    for sender in sorted((SENDERS & seen) - {FLOOD_SENDER})[:5]:
+    # Widget sessions (web:...) can't be addressed through REST, by design.
+    rechecked = {s for s in SENDERS & seen if not s.startswith(("web:", "wa:"))}
+    for sender in sorted(rechecked - {FLOOD_SENDER, SLASH_FLOOD_SENDER})[:5]:
         assert texts(stack.send("what is mesotherapy?", sender)), f"tracker of {sender} unusable"
     crashes = sum(1 for p in stack.processes.values() if p.poll() is not None)
     report(
