@@ -16,16 +16,25 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.pseudonym import pseudonym
-from bot.handoff import HandoffRepository, HandoffRequest, describe_db_error, utcnow
+from bot.handoff import (
+    PERSONAL_CONTACT_SLOTS,
+    HandoffRepository,
+    HandoffRequest,
+    describe_db_error,
+    forget_form_answers,
+    utcnow,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +108,56 @@ def consent_time(tracker: Tracker) -> datetime:
     return utcnow()
 
 
+def form_start(tracker: Tracker) -> float | None:
+    """When the latest handoff form began (its active_loop event's timestamp)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
+            stamp = event.get("timestamp")
+            return float(stamp) if stamp is not None else None
+    return None
+
+
+class FormAnswerEraser:
+    """Forgets what a patient typed into the handoff form when they don't consent or
+    stop: the bot promises that nothing is kept, so the tracker store mustn't keep it
+    either. Failures are logged (no details) and never stop the reply."""
+
+    def __init__(self, tracker_engine: Engine | None = None) -> None:
+        self._engine = tracker_engine
+
+    @property
+    def engine(self) -> Engine | None:
+        """The tracker store, or None when it is a SQLite file that doesn't exist (so
+        nothing was stored, and opening it would create an empty database)."""
+        if self._engine is None:
+            from sqlalchemy.engine import make_url
+
+            from bot.config import get_settings
+            from bot.staff.events import tracker_engine
+
+            url = get_settings().tracker_db_url
+            database = make_url(url).database
+            if url.startswith("sqlite") and database and not Path(database).exists():
+                return None
+            self._engine = tracker_engine(url)
+        return self._engine
+
+    def forget(self, tracker: Tracker) -> None:
+        since = form_start(tracker)
+        engine = self.engine if since is not None else None
+        if since is None or engine is None:
+            return
+        values = [str(tracker.get_slot(slot) or "") for slot in PERSONAL_CONTACT_SLOTS]
+        try:
+            forget_form_answers(engine, tracker.sender_id, since, values)
+        except SQLAlchemyError as error:
+            logger.error(
+                "Could not erase declined contact details of conversation %s: %s",
+                pseudonym(tracker.sender_id or ""),
+                describe_db_error(error),
+            )
+
+
 class HandoffAction(Action, ABC):
     """Base for actions that read or write handoff requests.
 
@@ -106,8 +165,13 @@ class HandoffAction(Action, ABC):
     a temporary database. Abstract, so the action server doesn't register it.
     """
 
-    def __init__(self, repository: HandoffRepository | None = None) -> None:
+    def __init__(
+        self,
+        repository: HandoffRepository | None = None,
+        eraser: FormAnswerEraser | None = None,
+    ) -> None:
         self._repository = repository
+        self.eraser = eraser or FormAnswerEraser()
 
     @abstractmethod
     def name(self) -> str: ...
@@ -193,7 +257,9 @@ class ActionSubmitHandoff(HandoffAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
         if tracker.get_slot("contact_consent") is not True:
-            # Nothing is stored, and the details typed into the form are forgotten.
+            # Nothing is stored, and the details typed into the form are forgotten,
+            # including in the tracker store's earlier events.
+            self.eraser.forget(tracker)
             dispatcher.utter_message(response="utter_no_consent")
             return [SlotSet(slot, None) for slot in CONTACT_SLOTS]
         try:
@@ -239,10 +305,14 @@ class ActionSubmitHandoff(HandoffAction):
 class ActionClearContactDetails(Action):
     """Forget contact details typed into a form the patient then stopped."""
 
+    def __init__(self, eraser: FormAnswerEraser | None = None) -> None:
+        self.eraser = eraser or FormAnswerEraser()
+
     def name(self) -> str:
         return "action_clear_contact_details"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[EventType]:
+        self.eraser.forget(tracker)
         return [SlotSet(slot, None) for slot in CONTACT_SLOTS]

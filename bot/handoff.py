@@ -10,6 +10,7 @@ then behave the same way.
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timezone
@@ -226,6 +227,73 @@ class HandoffRepository:
             request = _load(session, request_id)
             request.urgency = "urgent"
             return request
+
+
+FORM_ANSWER_REMOVED = "[removed: no consent to keep contact details]"
+# The details that identify a patient; the chosen channel and the consent answer don't.
+PERSONAL_CONTACT_SLOTS = ("contact_name", "contact_value", "contact_time")
+_MIN_QUOTED_CHARS = 3
+
+
+def forget_form_answers(
+    tracker_engine: Engine, sender_id: str, since: float, values: Iterable[str] = ()
+) -> int:
+    """Rewrite this conversation's stored events from `since` (the form's start) on:
+    what the patient typed becomes a placeholder, personal contact slots become null,
+    and bot messages quoting one of `values` lose the quote. Returns rows changed.
+
+    Rasa's SQL tracker store appends new events and counts the stored ones, so
+    rewriting a row's data in place keeps the tracker consistent.
+    """
+    from bot.staff.events import events, has_events_table
+
+    if not has_events_table(tracker_engine):
+        return 0
+    quoted = sorted({v for v in values if v and len(v) >= _MIN_QUOTED_CHARS}, key=len, reverse=True)
+    changed = 0
+    with tracker_engine.begin() as connection:
+        rows = connection.execute(
+            select(events.c.id, events.c.type_name, events.c.data).where(
+                events.c.sender_id == sender_id,
+                events.c.timestamp >= since,
+                events.c.type_name.in_(("user", "slot", "bot")),
+            )
+        ).all()
+        for row in rows:
+            data = _forget_in_event(row.type_name, row.data, quoted)
+            if data is not None:
+                connection.execute(events.update().where(events.c.id == row.id).values(data=data))
+                changed += 1
+    return changed
+
+
+def _forget_in_event(kind: str, raw: str | None, quoted: list[str]) -> str | None:
+    """The event's new JSON, or None when it holds nothing to forget."""
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    if kind == "user":
+        data["text"] = FORM_ANSWER_REMOVED
+        parse_data = data.get("parse_data")
+        if isinstance(parse_data, dict):
+            parse_data["text"] = FORM_ANSWER_REMOVED
+            parse_data["entities"] = []
+        data["entities"] = []
+    elif kind == "slot":
+        if data.get("name") not in PERSONAL_CONTACT_SLOTS or data.get("value") is None:
+            return None
+        data["value"] = None
+    else:
+        text = data.get("text")
+        if not isinstance(text, str) or not any(value in text for value in quoted):
+            return None
+        for value in quoted:
+            text = text.replace(value, "[removed]")
+        data["text"] = text
+    return json.dumps(data)
 
 
 def describe_db_error(error: Exception) -> str:
