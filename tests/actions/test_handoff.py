@@ -284,22 +284,3 @@ async def test_default_repository_uses_the_app_database_from_settings(
 
     [row] = HandoffRepository(make_engine(app_db_url)).list_queue()
     assert row.reason == "logistics:ask_price"
-
-
-async def test_a_database_failure_logs_no_phone_number_or_contact_details(
-    tmp_path, dispatcher: CollectingDispatcher, domain: dict[str, Any], caplog
-) -> None:
-    broken: Engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    tracker = load_tracker("handoff_after_price")
-    tracker.sender_id = "447700900123"  # a WhatsApp number, as before ids were hashed
-    with caplog.at_level("DEBUG", logger="actions.handoff"):
-        await ActionSubmitHandoff(HandoffRepository(broken)).run(dispatcher, tracker, domain)
-    logged = "\n".join(
-        record.getMessage() + (caplog.text if record.exc_info else "") for record in caplog.records
-    )
-    assert "OperationalError" in logged and "handoff_requests" in logged
-    assert "447700900123" not in logged
-    for value in ("contact_value", "contact_name"):
-        slot = tracker.get_slot(value)
-        assert not slot or str(slot) not in logged, value
-    assert all(record.exc_info is None for record in caplog.records)
