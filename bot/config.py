@@ -112,6 +112,10 @@ class Settings:
     trust_proxy: bool = False
     trusted_proxies: tuple[str, ...] = DEFAULT_TRUSTED_PROXIES
     action_server_token: str | None = None
+    redis_host: str | None = None
+    redis_port: int = 6379
+    redis_password: str | None = None
+    redis_dedup_db: int = 2
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -153,6 +157,10 @@ def load_settings() -> Settings:
         trust_proxy=os.environ.get("MESO_TRUST_PROXY", "") in ("1", "true"),
         trusted_proxies=_networks("MESO_TRUSTED_PROXIES", DEFAULT_TRUSTED_PROXIES),
         action_server_token=_secret("MESO_ACTION_SERVER_TOKEN"),
+        redis_host=os.environ.get("MESO_REDIS_HOST") or None,
+        redis_port=int(_env_number("MESO_REDIS_PORT", 6379, int)),
+        redis_password=os.environ.get("MESO_REDIS_PASSWORD") or None,
+        redis_dedup_db=int(_env_number("MESO_REDIS_DEDUP_DB", 2, int)),
     )
 
 

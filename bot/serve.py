@@ -111,20 +111,27 @@ def fact_base_problem() -> str | None:
 
 
 def endpoints_for_rasa() -> str:
-    """MESO_ENDPOINTS, plus the action server's token header when one is configured."""
+    """MESO_ENDPOINTS, plus what secrets protect: the action server's token header and
+    the Redis password, when configured. The generated file holds ${VAR} references
+    (Rasa expands them), never the secrets themselves."""
     settings = get_settings()
     path = Path(os.environ.get("MESO_ENDPOINTS", "endpoints.yml"))
-    if not settings.action_server_token:
+    if not settings.action_server_token and not settings.redis_password:
         return str(path)
     source = path if path.is_absolute() else settings.project_root / path
     endpoints = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    action = endpoints.get("action_endpoint")
-    if not isinstance(action, dict) or not action.get("url"):
-        raise SystemExit(f"error: {source} has no action_endpoint url to protect")
-    action["headers"] = {
-        **(action.get("headers") or {}),
-        ACTION_TOKEN_HEADER: "${" + ACTION_TOKEN_ENV + "}",
-    }
+    if settings.action_server_token:
+        action = endpoints.get("action_endpoint")
+        if not isinstance(action, dict) or not action.get("url"):
+            raise SystemExit(f"error: {source} has no action_endpoint url to protect")
+        action["headers"] = {
+            **(action.get("headers") or {}),
+            ACTION_TOKEN_HEADER: "${" + ACTION_TOKEN_ENV + "}",
+        }
+    lock_store = endpoints.get("lock_store")
+    redis_lock = isinstance(lock_store, dict) and str(lock_store.get("type", "")).lower() == "redis"
+    if settings.redis_password and redis_lock:
+        lock_store["password"] = "${MESO_REDIS_PASSWORD}"
     target = settings.var_dir / GENERATED_ENDPOINTS
     settings.var_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(

@@ -47,6 +47,7 @@ from bot.channels.whatsapp_webhook import (
     InboundMessage,
     SeenMessageIds,
     parse_webhook,
+    seen_message_ids,
     signature_is_valid,
     tokens_match,
 )
@@ -174,7 +175,7 @@ class WhatsAppInput(InputChannel):
         self.client: GraphAPIClient | None = client
         if self.client is None and self.disabled_reason is None:
             self.client = GraphAPIClient(self.config.messages_url(), self.config.access_token or "")
-        self.seen_ids = seen_ids if seen_ids is not None else SeenMessageIds()
+        self.seen_ids = seen_ids if seen_ids is not None else seen_message_ids()
         self._tasks: set[asyncio.Task] = set()
 
     # ------------------------------------------------------------------ helpers

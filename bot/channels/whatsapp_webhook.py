@@ -200,3 +200,56 @@ class SeenMessageIds:
                 return False
             self._seen[message_id] = now
             return True
+
+
+class RedisSeenMessageIds:
+    """Message ids shared by every Rasa replica through Redis (the lock store's server),
+    so Meta's redelivery reaching another replica is still recognised.
+
+    ``SET key 1 NX EX ttl`` records and checks in one atomic step. If Redis can't be
+    reached, the process-local memory decides: answering a message twice is better
+    than dropping a patient's message.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        ttl_seconds: int = 24 * 3600,
+        prefix: str = "meso:whatsapp:seen:",
+        fallback: SeenMessageIds | None = None,
+    ) -> None:
+        self.client = client
+        self.ttl_seconds = ttl_seconds
+        self.prefix = prefix
+        self.fallback = fallback or SeenMessageIds(ttl_seconds=ttl_seconds)
+
+    def first_time(self, message_id: str) -> bool:
+        local = self.fallback.first_time(message_id)
+        try:
+            return bool(self.client.set(self.prefix + message_id, 1, nx=True, ex=self.ttl_seconds))
+        except Exception as error:  # any Redis failure: fall back, say so
+            logger.warning(
+                "WhatsApp: Redis unavailable for deduplication (%s); using this replica's memory.",
+                type(error).__name__,
+            )
+            return local
+
+
+def seen_message_ids() -> SeenMessageIds | RedisSeenMessageIds:
+    """Shared through Redis when MESO_REDIS_HOST is set (the production profile)."""
+    from bot.config import get_settings
+
+    settings = get_settings()
+    if not settings.redis_host:
+        return SeenMessageIds()
+    import redis
+
+    client = redis.Redis(
+        host=settings.redis_host,
+        port=settings.redis_port,
+        password=settings.redis_password,
+        db=settings.redis_dedup_db,
+        socket_timeout=0.5,
+        socket_connect_timeout=0.5,
+    )
+    return RedisSeenMessageIds(client)

@@ -21,7 +21,12 @@ TOKEN = "a" * 48
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     monkeypatch.setenv("MESO_VAR_DIR", str(tmp_path))
-    for name in ("MESO_PROFILE", "MESO_ACTION_SERVER_TOKEN", "MESO_ENDPOINTS"):
+    for name in (
+        "MESO_PROFILE",
+        "MESO_ACTION_SERVER_TOKEN",
+        "MESO_ENDPOINTS",
+        "MESO_REDIS_PASSWORD",
+    ):
         monkeypatch.delenv(name, raising=False)
     get_settings.cache_clear()
     yield
@@ -103,3 +108,17 @@ def test_rasa_gets_the_token_header_as_a_reference(tmp_path: Path, monkeypatch) 
         "url": "${MESO_ACTION_ENDPOINT_URL}",
         "headers": {serve.ACTION_TOKEN_HEADER: "${MESO_ACTION_SERVER_TOKEN}"},
     }
+
+
+def test_rasa_gets_the_redis_password_as_a_reference(tmp_path: Path, monkeypatch) -> None:
+    source = tmp_path / "endpoints.yml"
+    source.write_text(
+        "action_endpoint:\n  url: http://actions/webhook\n"
+        "lock_store:\n  type: redis\n  url: ${MESO_REDIS_HOST}\n"
+    )
+    monkeypatch.setenv("MESO_ENDPOINTS", str(source))
+    monkeypatch.setenv("MESO_REDIS_PASSWORD", "p" * 40)
+    get_settings.cache_clear()
+    generated = yaml.safe_load(Path(serve.endpoints_for_rasa()).read_text())
+    assert generated["lock_store"]["password"] == "${MESO_REDIS_PASSWORD}"
+    assert "headers" not in generated["action_endpoint"]
