@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 # calls without it when MESO_ACTION_SERVER_TOKEN is set. The file Rasa reads holds the
 # ${MESO_ACTION_SERVER_TOKEN} reference, never the token.
 ACTION_TOKEN_HEADER = "X-Meso-Action-Token"
-ACTION_TOKEN_ENV = "MESO_ACTION_SERVER_TOKEN"
+ACTION_AUTH_VAR = "MESO_ACTION_SERVER_TOKEN"
 GENERATED_ENDPOINTS = "endpoints.rasa.yml"
 
 
@@ -126,7 +126,7 @@ def endpoints_for_rasa() -> str:
             raise SystemExit(f"error: {source} has no action_endpoint url to protect")
         action["headers"] = {
             **(action.get("headers") or {}),
-            ACTION_TOKEN_HEADER: "${" + ACTION_TOKEN_ENV + "}",
+            ACTION_TOKEN_HEADER: "${" + ACTION_AUTH_VAR + "}",
         }
     lock_store = endpoints.get("lock_store")
     redis_lock = isinstance(lock_store, dict) and str(lock_store.get("type", "")).lower() == "redis"
@@ -171,7 +171,7 @@ def action_server_app(token: str | None) -> Any:
         if action_token_matches(request.headers, token):
             return None
         return response.json(
-            {"error": f"missing or wrong {ACTION_TOKEN_HEADER} header ({ACTION_TOKEN_ENV})"},
+            {"error": f"missing or wrong {ACTION_TOKEN_HEADER} header ({ACTION_AUTH_VAR})"},
             status=401,
         )
 
@@ -194,7 +194,7 @@ def _serve_actions(service: Service) -> int:
     settings = get_settings()
     if settings.production and not settings.action_server_token:
         print(
-            f"error: {ACTION_TOKEN_ENV} must be set in production (MESO_PROFILE=production): "
+            f"error: {ACTION_AUTH_VAR} must be set in production (MESO_PROFILE=production): "
             "the action server answers with patients' conversations, so only Rasa may call it. "
             "Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
             "and give the same value to the Rasa servers.",
