@@ -48,6 +48,8 @@ ANSWER_THRESHOLD = 0.06  # below it the articles don't answer the question
 SECOND_FACT_RATIO = 0.6  # a second fact joins when it scores this close to the first
 PART_THRESHOLD = 0.3  # a second question is answered when its best fact matches this well
 QUALIFIER_BOOST = 2.0  # a fact about the thing the patient named (sauna, biotin)
+CONTEXT_BOOST = 2.0  # a short message's facts of the previous answer's topic
+CONTEXT_WORDS = 6  # "short": this many words or fewer
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,7 @@ class AnswerPlanner:
         qualifiers = detect_qualifiers(self.fb, entities, text, self._kinds_of(topic))
         ranked = ranked_facts(self.fb, ranking)
         if ranked and not self._names_uncovered_value(qualifiers):
-            return self._from_ranking(ranked, qualifiers, question_parts)
+            return self._from_ranking(ranked, qualifiers, question_parts, previous_topic, text)
         if not qualifiers:
             return AnswerPlan(topic=topic, facts=self.fb.facts_for(topic))
         return self._qualified(topic, qualifiers, follow_up=False)
@@ -144,48 +146,64 @@ class AnswerPlanner:
         return entry is not None and not entry.has_facts
 
     def _from_ranking(
-        self, ranked: list[RankedFact], qualifiers: dict[str, str], question_parts: Any
+        self,
+        ranked: list[RankedFact],
+        qualifiers: dict[str, str],
+        question_parts: Any,
+        previous_topic: str | None = None,
+        text: str | None = None,
     ) -> AnswerPlan:
-        """The one or two facts that answer the question, plus a second question's."""
+        """The one or two facts that answer the question, or each of two questions."""
         values = set(qualifiers.items())
+        # A short message leans on the conversation: "how long do they last?" after an
+        # answer about side effects asks about side effects.
+        leans_on_context = previous_topic is not None and len((text or "").split()) <= CONTEXT_WORDS
 
         def boosted(item: RankedFact) -> float:
-            named = any(
+            factor = 1.0
+            if any(
                 (kind, value) in values
                 for kind, fact_values in item.fact.qualifiers.items()
                 for value in fact_values
-            )
-            return item.score * (QUALIFIER_BOOST if named else 1.0)
+            ):
+                factor *= QUALIFIER_BOOST
+            if leans_on_context and item.fact.topic == previous_topic:
+                factor *= CONTEXT_BOOST
+            return item.score * factor
 
         ranked = sorted(ranked, key=lambda item: -boosted(item))
         scores = {item.fact.id: item.score for item in ranked}
         best = ranked[0]
         if boosted(best) < ANSWER_THRESHOLD:
             return AnswerPlan(topic=best.fact.topic, facts=[], scores=scores)
-        facts = [best.fact]
-        extra = self._second_question(question_parts, facts)
-        if extra is not None:
-            facts.append(extra)
-        elif len(ranked) > 1:
+        facts = self._each_question(question_parts, best.fact)
+        if len(facts) == 1 and len(ranked) > 1:
             second = ranked[1]
             if boosted(second) >= max(ANSWER_THRESHOLD, SECOND_FACT_RATIO * boosted(best)):
                 facts.append(second.fact)
-        matched = {
-            kind: value for kind, value in qualifiers.items() if value in best.fact.values(kind)
-        }
-        return AnswerPlan(best.fact.topic, facts, matched, scores=scores)
+        first = facts[0]
+        matched = {kind: value for kind, value in qualifiers.items() if value in first.values(kind)}
+        return AnswerPlan(first.topic, facts, matched, scores=scores)
 
-    def _second_question(self, question_parts: Any, chosen: list[Fact]) -> Fact | None:
-        """The best fact for another question in the message, if it is a good match."""
-        if not isinstance(question_parts, list):
-            return None
-        for part in question_parts[1:]:
-            if not isinstance(part, dict):
-                continue
-            for item in ranked_facts(self.fb, part.get(FACT_RANKING_KEY))[:1]:
-                if item.score >= PART_THRESHOLD and all(item.fact.id != fact.id for fact in chosen):
-                    return item.fact
-        return None
+    def _each_question(self, question_parts: Any, best: Fact) -> list[Fact]:
+        """One fact per question, in the order asked; ``best`` alone for one question.
+
+        Each part was ranked on its own words; a part whose best fact matches poorly
+        is answered by the whole message's best fact (first part) or left out.
+        """
+        if not isinstance(question_parts, list) or len(question_parts) < 2:
+            return [best]
+        per_part: list[Fact | None] = []
+        for part in question_parts:
+            found = (
+                ranked_facts(self.fb, part.get(FACT_RANKING_KEY)) if isinstance(part, dict) else []
+            )
+            per_part.append(found[0].fact if found and found[0].score >= PART_THRESHOLD else None)
+        first = per_part[0] or best
+        for fact in per_part[1:]:
+            if fact is not None and fact.id != first.id:
+                return [first, fact]
+        return [first]
 
     def _unqualified_follow_up(
         self, text: str | None, previous_topic: str | None

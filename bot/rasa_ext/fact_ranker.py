@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 
 FACT_METADATA_KEY = "fact"
 MODEL_FILE = "fact_ranker.skops"
-ANSWER_INTENT_PREFIX = "ask_"
-FOLLOW_UP_INTENT = "ask_what_about"
 # Never re-targeted: a safety route always wins over an answer.
 PROTECTED_INTENTS = frozenset({"report_urgent", "personal_medical", "message_too_long"})
 
@@ -266,12 +264,15 @@ class FactRanker(GraphComponent):
         return messages
 
     def _retarget(self, message: Message, ranking: list[dict[str, Any]]) -> None:
-        """Make the intent the best fact's topic when the classifier split its vote."""
+        """Make the intent the best fact's topic when the classifier split its vote.
+
+        Only between answer intents (the intents that have facts): a logistics intent
+        such as ``ask_price`` is never an answer, whatever its name.
+        """
         intent = message.get(INTENT) or {}
         name = intent.get("name")
-        if not ranking or name in PROTECTED_INTENTS or name == FOLLOW_UP_INTENT:
-            return
-        if not (isinstance(name, str) and name.startswith(ANSWER_INTENT_PREFIX)):
+        answer_intents = set(self.fact_intents.values())
+        if not ranking or name in PROTECTED_INTENTS or name not in answer_intents:
             return
         best = ranking[0]
         if best["score"] < self.config["retarget_threshold"]:
@@ -280,7 +281,7 @@ class FactRanker(GraphComponent):
         answer_mass = sum(
             float(entry["confidence"])
             for entry in intent_ranking
-            if entry["name"].startswith(ANSWER_INTENT_PREFIX) and entry["name"] != FOLLOW_UP_INTENT
+            if entry["name"] in answer_intents
         )
         confidence = max(float(intent.get("confidence") or 0.0), answer_mass)
         verdict = {"name": best["intent"], "confidence": confidence}

@@ -332,9 +332,13 @@ async def ask_ranked(
     ranking: list[tuple[str, float]],
     parts: list[dict[str, Any]] | None = None,
     entities: list[dict[str, Any]] | None = None,
+    topic: str | None = None,
 ) -> CollectingDispatcher:
     tracker = make_tracker(
-        intent=intent, text=text, entities=entities or [], slots={"disclaimer_shown": True}
+        intent=intent,
+        text=text,
+        entities=entities or [],
+        slots={"disclaimer_shown": True, "topic": topic},
     )
     tracker.latest_message["fact_ranking"] = [
         {"id": fact_id, "intent": f"ask_{fact_id.split('.')[0]}", "score": score, "match": score}
@@ -387,7 +391,7 @@ async def test_below_the_threshold_the_articles_dont_cover_it(fact_base: FactBas
         fact_base,
         "ask_ingredients",
         "is the cocktail vegan",
-        [("ingredients.quality", 0.12), ("ingredients.personalised_cocktail", 0.1)],
+        [("ingredients.quality", 0.05), ("ingredients.personalised_cocktail", 0.04)],
     )
     assert responses(dispatcher) == ["utter_no_facts"]
     assert customs(dispatcher) == []
@@ -437,3 +441,35 @@ async def test_unknown_ranked_ids_are_ignored(fact_base: FactBase) -> None:
     )
     # No usable ranking: the topic's facts, as for a button.
     assert answer_meta(dispatcher)["fact_ids"][0].startswith("pain.")
+
+
+def part(text: str, fact_id: str, score: float) -> dict[str, Any]:
+    return {"text": text, "fact_ranking": [{"id": fact_id, "score": score, "match": score}]}
+
+
+async def test_two_questions_are_answered_in_the_order_asked(fact_base: FactBase) -> None:
+    # The whole message ranks the second question's fact first; the parts keep the order.
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_aftercare",
+        "how long does a session take and when can i wash my hair after?",
+        [("aftercare.hair_washing_wait", 0.4), ("session_duration.length", 0.06)],
+        parts=[
+            part("how long does a session take", "session_duration.length", 0.7),
+            part("when can i wash my hair after", "aftercare.hair_washing_wait", 0.8),
+        ],
+    )
+    assert answer_meta(dispatcher)["fact_ids"] == [
+        "session_duration.length",
+        "aftercare.hair_washing_wait",
+    ]
+
+
+async def test_a_short_message_leans_on_the_previous_topic(fact_base: FactBase) -> None:
+    ranking = [("session_duration.length", 0.09), ("side_effects.common_mild", 0.06)]
+    after_side_effects = await ask_ranked(
+        fact_base, "ask_side_effects", "how long do they last", ranking, topic="side_effects"
+    )
+    assert answer_meta(after_side_effects)["fact_ids"][0] == "side_effects.common_mild"
+    fresh = await ask_ranked(fact_base, "ask_side_effects", "how long do they last", ranking)
+    assert answer_meta(fresh)["fact_ids"][0] == "session_duration.length"

@@ -200,3 +200,12 @@ def test_split_questions(text: str, parts: list[str]) -> None:
 
 def test_metadata_key_is_rasas() -> None:
     assert METADATA == "metadata"
+
+
+def test_a_logistics_intent_is_never_retargeted_to_an_answer(storage: LocalModelStorage) -> None:
+    ranker = trained(storage)
+    # ask_price starts with "ask_" but has no facts: it is a handoff, not an answer.
+    processed = ranker.process(
+        [message("price per session?", [("ask_price", 0.9), ("ask_number_of_sessions", 0.1)])]
+    )[0]
+    assert processed.get(INTENT) == {"name": "ask_price", "confidence": 0.9}
