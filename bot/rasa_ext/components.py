@@ -121,6 +121,9 @@ RED_FLAGS = tuple(
         r"\bhives\b",
         r"\b(high )?fever\b",
         r"\b(severe|unbearable|excruciating|worst)\b.{0,40}\bpain\b",
+        r"\b(worst|sudden|severe|excruciating|thunderclap)\b.{0,20}\bheadache",
+        r"\bdizz(y|iness)\b.{0,40}\b(can'?t|cannot|falling|fall over)\b",
+        r"\b(can'?t|cannot|unable to) (stand up|stand|walk|stay awake)\b",
     )
 )
 
@@ -132,15 +135,26 @@ PERSONAL_MEDICAL_INTENT = "personal_medical"
 AFTER_TREATMENT = re.compile(
     r"\b(after|since|following)\b.{0,40}\b(session|treatment|injections?|procedure|meso\w*|"
     r"appointment|clinic)\b|\b(right now|now|just|today|tonight|this morning|yesterday)\b"
+    r"|\b(i'?m|am|is|are) (having|getting)\b"
 )
+# The patient (or someone with them) telling what happens: "i", "my", "we".
+FIRST_PERSON = re.compile(r"\b(i|i'?m|im|me|my|we|our|us)\b")
 
 # No human emergency: an animal's symptoms, or a plot. The classifier still decides
 # (its training data has such messages); only the override is held back.
 NOT_A_PATIENT = re.compile(
     r"\b(dogs?|pupp(y|ies)|cats?|kittens?|pets?|horses?|rabbits?|bunny|hamsters?|parrots?|"
-    r"birds?|cows?|goats?|ferrets?|guinea pigs?|vet)\b"
+    r"birds?|cows?|goats?|ferrets?|guinea pigs?|vet|plants?|trees?|flowers?|seedlings?)\b"
     r"|\b(movie|film|novel|episode|tv show|tv series|video game|cartoon|character)\b"
 )
+# Anyone human in the message: with such a word, an urgent verdict always stands.
+HUMAN = re.compile(
+    r"\b(i|i'?m|im|me|myself|we|us|he|she|his|her|him|mum|mom|mother|dad|father|wife|"
+    r"husband|partner|boyfriend|girlfriend|son|daughter|child|kid|baby|friend|sister|"
+    r"brother|grandma|grandpa|granny|grandad|patient|someone|somebody|person|people|man|"
+    r"woman|colleague|flatmate)\b"
+)
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 # General curiosity ("what makes people faint?"): a wh-question about nobody in particular.
 CURIOSITY = re.compile(r"^\s*(what|why|how come|how do|how does)\b")
 SOMEONE = re.compile(
@@ -172,17 +186,32 @@ class UrgentRedFlagGuard(StatelessComponent):
             predicted = (message.get(INTENT) or {}).get("name")
             if not isinstance(text, str) or text.startswith("/"):
                 continue  # button payloads are explicit intents
-            if predicted == URGENT_INTENT or predicted in GENERAL_QUESTION_INTENTS:
-                continue
             lowered = text.lower()
+            if predicted == URGENT_INTENT:
+                if NOT_A_PATIENT.search(lowered) and not HUMAN.search(lowered):
+                    # An animal's or a plant's symptoms, or a plot: nobody to send to A&E.
+                    self._set(message, OUT_OF_SCOPE_INTENT)
+                continue
             if not red_flag(text) or NOT_A_PATIENT.search(lowered):
                 continue
             if CURIOSITY.search(lowered) and not SOMEONE.search(lowered):
                 continue
-            if predicted == PERSONAL_MEDICAL_INTENT and not AFTER_TREATMENT.search(text.lower()):
+            happening = AFTER_TREATMENT.search(lowered)
+            if predicted in GENERAL_QUESTION_INTENTS and not (
+                happening and FIRST_PERSON.search(lowered)
+            ):
+                continue  # "can it make you faint?" is a question, not an emergency
+            if predicted == PERSONAL_MEDICAL_INTENT and not happening:
                 continue
-            verdict = {"name": URGENT_INTENT, "confidence": 1.0}
-            ranking = [verdict, *(message.get(INTENT_RANKING_KEY) or [])]
-            message.set(INTENT, verdict, add_to_output=True)
-            message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)
+            self._set(message, URGENT_INTENT)
         return messages
+
+    @staticmethod
+    def _set(message: Message, intent: str) -> None:
+        verdict = {"name": intent, "confidence": 1.0}
+        ranking = [
+            verdict,
+            *(e for e in message.get(INTENT_RANKING_KEY) or [] if e["name"] != intent),
+        ]
+        message.set(INTENT, verdict, add_to_output=True)
+        message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)

@@ -78,3 +78,49 @@ def test_button_payloads_and_plain_messages_are_untouched() -> None:
     assert classified("how many sessions do I need?", "ask_number_of_sessions").get(INTENT)[
         "name"
     ] == ("ask_number_of_sessions")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "so dizzy i cant stand up",
+        "worst headache of my life came on suddenly",
+        "i think i'm having anaphylaxis",
+    ],
+)
+def test_more_red_flags(text: str) -> None:
+    assert classified(text, "out_of_scope").get(INTENT)["name"] == "report_urgent"
+
+
+def test_a_general_intent_reporting_what_happens_now_is_urgent() -> None:
+    reported = classified("worst headache of my life right after the session", "ask_side_effects")
+    asked = classified("can it give you the worst headache after the session?", "ask_side_effects")
+    assert reported.get(INTENT)["name"] == "report_urgent"
+    assert asked.get(INTENT)["name"] == "ask_side_effects"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog's face is swollen after a bee sting",
+        "my hamster has pus coming out of its eye",
+        "my tomato plant leaves are turning black",
+        "in the movie the girl's throat closes up, is that realistic?",
+    ],
+)
+def test_no_human_emergency_is_not_urgent(text: str) -> None:
+    # Even when the classifier says urgent: nobody to send to the emergency services.
+    assert classified(text, "report_urgent").get(INTENT)["name"] == "out_of_scope"
+    assert classified(text, "out_of_scope").get(INTENT)["name"] == "out_of_scope"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog bit me and now my face is swelling",
+        "my son was bitten by a dog and his lips are swelling",
+        "what makes people faint? my mum just fainted",
+    ],
+)
+def test_a_person_in_the_message_keeps_it_urgent(text: str) -> None:
+    assert classified(text, "report_urgent").get(INTENT)["name"] == "report_urgent"
