@@ -51,6 +51,22 @@ ENGLISH_WORDS = frozenset(
     does dose dosage men women woman man people someone
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
+# A few of each language's commonest words: a real sentence almost always has one (or a
+# letter English doesn't use); keyboard mashing ("asdkjh qwe") has neither.
+FUNCTION_WORDS = frozenset(
+    """
+    el la los las de del que y en un una es por para con como cómo qué cuánto cuántas
+    cuántos hola puedo tengo mi mis se le les lo no sí muy más pero después antes
+    le les des du et est une je pas pour avec dans ce cette qui quoi combien bonjour
+    est-ce ça mon ma mes après avant peut faire
+    der die das und ist ich nicht ein eine mit für wie viel viele wann nach kann
+    habe mein meine haare tag guten
+    il lo gli di che è per con come quanto quante ciao dopo posso sono ho mio mia
+    o os as um uma é com como quanto quantas olá posso tenho meu minha depois não
+    het een en van ik is wat hoe veel na mijn niet
+    jak ile czy jest nie mam po się
+    """.split()  # noqa: SIM905 (a word list reads better as text)
+)
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
@@ -82,12 +98,17 @@ def detect_language(
     words = _WORD.findall(text)
     if len(words) < min_words or english_share(text) > max_english_share:
         return None
+    lowered = [word.lower() for word in words]
+    if not any(word in FUNCTION_WORDS for word in lowered) and text.isascii():
+        return None  # no word of any language: keyboard mashing, not a question
     values = _detector(tuple(sorted(languages))).compute_language_confidence_values(text)
     if not values:
         return None
+    english = sum(value.value for value in values if value.language.iso_code_639_1.name == "EN")
     best = values[0]
     code = best.language.iso_code_639_1.name.lower()
-    if code == "en" or best.value < min_confidence:
+    # Close languages (pt, es, it) share the confidence; what matters is "not English".
+    if code == "en" or 1.0 - english < min_confidence:
         return None
     return code
 

@@ -61,3 +61,15 @@ def test_an_urgent_message_and_button_payloads_keep_their_intent() -> None:
     LanguageDetector({}).process([urgent, payload])
     assert urgent.get(INTENT)["name"] == "report_urgent"
     assert payload.get(INTENT)["name"] == "ask_pain"
+
+
+def test_close_languages_splitting_the_vote_are_still_not_english() -> None:
+    assert detect_language("olá, quanto tempo dura o tratamento de mesoterapia capilar?") in {
+        "pt",
+        "es",
+        "it",
+    }
+
+
+def test_keyboard_mashing_is_no_language() -> None:
+    assert detect_language("asdkjh qwe zzzz") is None
