@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -70,11 +71,27 @@ FUNCTION_WORDS = frozenset(
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 
 
+@lru_cache(maxsize=1)
+def english_vocabulary() -> frozenset[str]:
+    """English word forms: spacy-lookups-data's English lemma table plus our list.
+
+    The words other languages use most (``FUNCTION_WORDS``) are left out, so "die" or
+    "para" don't make a German or Spanish sentence look English.
+    """
+    import spacy_lookups_data
+    import srsly
+
+    table = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
+    lemmas: dict[str, str] = srsly.read_gzip_json(table)
+    return frozenset((set(lemmas) | set(lemmas.values()) | ENGLISH_WORDS) - FUNCTION_WORDS)
+
+
 def english_share(text: str) -> float:
     words = _WORD.findall(text.lower())
     if not words:
         return 1.0
-    return sum(word in ENGLISH_WORDS for word in words) / len(words)
+    vocabulary = english_vocabulary()
+    return sum(word in vocabulary for word in words) / len(words)
 
 
 @lru_cache(maxsize=4)

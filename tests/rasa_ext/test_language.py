@@ -73,3 +73,8 @@ def test_close_languages_splitting_the_vote_are_still_not_english() -> None:
 
 def test_keyboard_mashing_is_no_language() -> None:
     assert detect_language("asdkjh qwe zzzz") is None
+
+
+def test_english_words_beyond_the_short_list_count() -> None:
+    assert detect_language("cellulite as well?") is None
+    assert detect_language("what about the painful bits, are they worse") is None
