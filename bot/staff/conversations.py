@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.contract import FACT_RANKING_KEY
 from bot.staff.events import events, has_events_table, parse_data
 from bot.staff.redact import redact_text
 
@@ -291,6 +292,8 @@ class TranscriptEvent:
     confidence: float | None = None
     entities: list[dict[str, Any]] = field(default_factory=list)
     ranking: list[tuple[str, float]] = field(default_factory=list)
+    # The fact ranker's best facts with their scores (bot/rasa_ext/fact_ranker.py).
+    fact_ranking: list[tuple[str, float]] = field(default_factory=list)
     channel: str | None = None
     buttons: list[dict[str, Any]] = field(default_factory=list)
     answer: AnswerMeta | None = None
@@ -442,6 +445,11 @@ def _event(row: Any) -> TranscriptEvent:
                 (r["name"], _float(r.get("confidence")) or 0.0)
                 for r in _list(ranking)
                 if isinstance(r, dict) and _text(r.get("name"))
+            ],
+            fact_ranking=[
+                (r["id"], _float(r.get("score")) or 0.0)
+                for r in _list(parsed.get(FACT_RANKING_KEY))
+                if isinstance(r, dict) and _text(r.get("id"))
             ],
             channel=_text(data.get("input_channel")),
             **base,

@@ -156,3 +156,18 @@ def test_big_index_stays_fast(config, tracker: TrackerWriter) -> None:
     index.refresh()  # nothing new: one count(*) and an empty select
     assert time.perf_counter() - started_again < 0.05
     assert started_again - started < 2.0
+
+
+def test_transcript_shows_the_ranked_facts_and_their_scores(reviewer, tracker) -> None:
+    conversation = tracker.conversation("web-ranked")
+    conversation.session_start()
+    conversation.user(
+        "what is the point of the injections",
+        "ask_what_is",
+        0.8,
+        fact_ranking=[("what_is.aim", 0.62), ("what_is.definition", 0.21)],
+    )
+    page = reviewer.client.get("/conversations/web-ranked").text
+    assert "facts ranked" in page
+    assert "what_is.aim 0.62" in page
+    assert "what_is.definition 0.21" in page

@@ -95,6 +95,7 @@ class ConversationBuilder:
         confidence: float = 0.95,
         entities: list[dict[str, Any]] | None = None,
         ranking: list[tuple[str, float]] | None = None,
+        fact_ranking: list[tuple[str, float]] | None = None,
     ) -> int:
         ranking = ranking or [(intent, confidence)]
         parse_data = {
@@ -105,6 +106,11 @@ class ConversationBuilder:
             "metadata": {},
             "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
         }
+        if fact_ranking:
+            parse_data["fact_ranking"] = [
+                {"id": fact, "intent": intent, "score": score, "match": score}
+                for fact, score in fact_ranking
+            ]
         return self._add(
             UserUttered(
                 text,
