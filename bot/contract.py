@@ -8,5 +8,7 @@ from __future__ import annotations
 # Parse-data keys added by bot.rasa_ext.fact_ranker.FactRanker.
 FACT_RANKING_KEY = "fact_ranking"
 QUESTION_PARTS_KEY = "question_parts"
-# Parse-data key added by bot.rasa_ext.language.LanguageDetector.
+# Parse-data key, entity and intent of bot.rasa_ext.language.LanguageDetector.
 LANGUAGE_KEY = "meso_language"
+LANGUAGE_ENTITY = "language"
+OTHER_LANGUAGE_INTENT = "other_language"

@@ -24,11 +24,9 @@ from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.contract import LANGUAGE_KEY
+from bot.contract import LANGUAGE_ENTITY, LANGUAGE_KEY, OTHER_LANGUAGE_INTENT
 from bot.rasa_ext.components import URGENT_INTENT, StatelessComponent
 
-OTHER_LANGUAGE_INTENT = "other_language"
-LANGUAGE_ENTITY = "language"
 DEFAULT_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "tr", "ro", "ru", "ar")
 
 # Common English words that no configured language also uses as a common word

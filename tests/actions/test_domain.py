@@ -10,6 +10,7 @@ import yaml
 
 from actions.handoff import LOGISTICS_INTENTS
 from bot import PROJECT_ROOT
+from bot.contract import LANGUAGE_ENTITY
 from bot.facts.contract import ENTITY_VALUES, TOPICS
 
 GENERAL = ["greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "chitchat",
@@ -40,7 +41,8 @@ def dialogue_steps() -> list[dict[str, Any]]:
 
 def test_every_contract_intent_and_entity_is_in_the_domain(domain: dict[str, Any]) -> None:
     assert set(CONTRACT_INTENTS) <= set(domain["intents"])
-    assert set(domain["entities"]) == set(ENTITY_VALUES)
+    # Plus the language detector's entity, which no training example carries.
+    assert set(domain["entities"]) == set(ENTITY_VALUES) | {LANGUAGE_ENTITY}
 
 
 def test_every_domain_intent_has_a_rule_or_story(domain: dict[str, Any]) -> None:
@@ -156,3 +158,30 @@ def test_every_response_is_used_somewhere(domain: dict[str, Any]) -> None:
 
     unexplained = set(domain["responses"]) - in_dialogue - by_code - form_questions - rasa_default
     assert unexplained == set()
+
+
+def test_the_out_of_scope_decline_says_what_the_assistant_does_and_offers_no_contact(
+    domain: dict,
+) -> None:
+    [variant] = domain["responses"]["utter_out_of_scope"]
+    text = variant["text"]
+    assert "mesotherapy for hair loss" in text
+    assert "{clinic_" not in text and not variant.get("buttons")
+
+
+def test_the_bot_challenge_reply_never_opens_by_agreeing(domain: dict) -> None:
+    for variant in domain["responses"]["utter_bot_challenge"]:
+        assert not variant["text"].lower().startswith(("yes", "yeah", "sure"))
+        assert "not a person" in variant["text"]
+
+
+def test_other_language_replies_give_the_emergency_number_and_the_clinic_team(
+    domain: dict,
+) -> None:
+    variants = domain["responses"]["utter_other_language"]
+    languages = {c["value"] for v in variants for c in v.get("condition") or []}
+    assert {"es", "fr", "de", "it", "pt"} <= languages
+    for variant in variants:
+        assert "{clinic_emergency_number}" in variant["text"]
+        assert "English" in variant["text"]
+        assert variant["buttons"][0]["payload"] == "/request_human"
