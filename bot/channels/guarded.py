@@ -222,7 +222,7 @@ class GuardedSocketIOInput(SocketIOInput):
       ignored in favour of the bound one;
     - messages are rate limited per session and per client address (a new session id
       doesn't reset the address's count);
-    - WebSocket and polling requests must come from the clinic's website origins.
+    - browsers must connect from the clinic's website origins.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -233,11 +233,21 @@ class GuardedSocketIOInput(SocketIOInput):
         self.connections: dict[str, tuple[str | None, str]] = {}
         self.owners: dict[str, str] = {}  # session id -> the sid that holds it
 
-    def allowed_origins(self) -> list[str] | None:
-        """The clinic's website origins; None (same origin only) when none are listed.
-        Never [], which python-socketio reads as "allow every origin"."""
-        origins = list(get_settings().clinic.website_origins)
-        return origins or None
+    def origin_allowed(self, environ: dict) -> bool:
+        """True for clients without an Origin (not browsers) and for the clinic's
+        website origins; with none listed, for the same origin only.
+
+        Checked here rather than through python-socketio's cors_allowed_origins: given
+        a list it adds CORS headers that Rasa's --cors (sanic-cors) adds again, and
+        browsers reject the doubled header; given [] (Rasa's default) it checks nothing.
+        """
+        origin = environ.get("HTTP_ORIGIN")
+        if not origin:
+            return True
+        origins = set(get_settings().clinic.website_origins)
+        if origins:
+            return origin.rstrip("/") in {o.rstrip("/") for o in origins}
+        return origin.split("://", 1)[-1].rstrip("/") == environ.get("HTTP_HOST", "")
 
     def bind_session(self, sid: str, requested: Any, ip: str) -> str:
         """The session id this connection may use: the requested one if the server
@@ -259,7 +269,8 @@ class GuardedSocketIOInput(SocketIOInput):
         return session_id
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=self.allowed_origins())
+        # [] leaves the CORS headers to Rasa's --cors; origin_allowed() does the check.
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 
@@ -271,6 +282,9 @@ class GuardedSocketIOInput(SocketIOInput):
         async def connect(sid: str, environ: dict, auth: dict | None) -> bool:
             request = environ.get("sanic.request")
             ip = client_ip(request) if request is not None else "unknown"
+            if not self.origin_allowed(environ):
+                logger.warning("socket.io: refused a connection from a foreign origin")
+                return False
             if self.jwt_key:
                 token = auth.get("token") if isinstance(auth, dict) else None
                 if not token or not decode_bearer_token(token, self.jwt_key, self.jwt_algorithm):

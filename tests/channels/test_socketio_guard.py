@@ -168,15 +168,38 @@ async def test_origins_outside_the_clinics_are_refused() -> None:
         await ok.sio.disconnect()
 
 
-def test_allowed_origins_are_never_the_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_origin_rule() -> None:
     channel = GuardedSocketIOInput()
-    assert channel.allowed_origins() == [ORIGIN]
+    assert channel.origin_allowed({})  # not a browser
+    assert channel.origin_allowed({"HTTP_ORIGIN": ORIGIN + "/"})
+    assert not channel.origin_allowed({"HTTP_ORIGIN": "https://evil.example"})
+    assert not channel.origin_allowed({"HTTP_ORIGIN": "null"})
+
+
+def test_without_listed_origins_only_the_same_origin(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(
         type(get_settings()),
         "clinic",
         property(lambda self: type("C", (), {"website_origins": ()})),
     )
-    assert channel.allowed_origins() is None
+    channel = GuardedSocketIOInput()
+    assert channel.origin_allowed(
+        {"HTTP_ORIGIN": "https://chat.clinic", "HTTP_HOST": "chat.clinic"}
+    )
+    assert not channel.origin_allowed({"HTTP_ORIGIN": "https://evil.example", "HTTP_HOST": "x"})
+
+
+async def test_polling_responses_carry_no_cors_header_of_their_own() -> None:
+    """Rasa's --cors adds Access-Control-Allow-Origin; a second one breaks browsers."""
+    import httpx
+
+    async with running() as (url, _bot, _channel), httpx.AsyncClient() as client:
+        response = await client.get(
+            f"{url}/socket.io/", params={"EIO": "4", "transport": "polling"},
+            headers={"Origin": ORIGIN},
+        )  # fmt: skip
+    assert response.status_code == 200
+    assert "access-control-allow-origin" not in response.headers
 
 
 def test_issued_ids_are_signed() -> None:
