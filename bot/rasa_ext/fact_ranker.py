@@ -139,7 +139,7 @@ class FactRanker(GraphComponent):
             "random_state": 2024,
             "prior_weight": 0.5,
             "prior_floor": 0.02,
-            "ranking_length": 5,
+            "ranking_length": 10,
             # The best fact's score from which a torn answer intent is re-targeted.
             "retarget_threshold": 0.1,
         }

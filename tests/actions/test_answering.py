@@ -391,7 +391,7 @@ async def test_below_the_threshold_the_articles_dont_cover_it(fact_base: FactBas
         fact_base,
         "ask_ingredients",
         "is the cocktail vegan",
-        [("ingredients.quality", 0.05), ("ingredients.personalised_cocktail", 0.04)],
+        [("ingredients.quality", 0.03), ("ingredients.personalised_cocktail", 0.02)],
     )
     assert responses(dispatcher) == ["utter_no_facts"]
     assert customs(dispatcher) == []
@@ -473,3 +473,19 @@ async def test_a_short_message_leans_on_the_previous_topic(fact_base: FactBase) 
     assert answer_meta(after_side_effects)["fact_ids"][0] == "side_effects.common_mild"
     fresh = await ask_ranked(fact_base, "ask_side_effects", "how long do they last", ranking)
     assert answer_meta(fresh)["fact_ids"][0] == "session_duration.length"
+
+
+async def test_a_clear_topic_whose_facts_split_the_vote_is_answered(fact_base: FactBase) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_safety",
+        "any danger in doing this",
+        [
+            ("safety.reputable_clinic", 0.06),
+            ("safety.known_risks", 0.055),
+            ("safety.trained_professional", 0.05),
+        ],
+    )
+    meta = answer_meta(dispatcher)
+    assert meta["covered"] is True
+    assert "safety.reputable_clinic" in meta["fact_ids"]
