@@ -14,6 +14,7 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bot.channels.conversation_ids import KEY_FILE, whatsapp_conversation_id
 from bot.channels.whatsapp import TEXT_ONLY_REPLY
 from bot.channels.whatsapp_messages import format_for_whatsapp
 from tests.channels import payloads as p
@@ -60,6 +61,18 @@ def rest_sources_line(stack: Stack, message: str) -> str:
     raise AssertionError(f"no cited answer over REST for {message!r}")
 
 
+def conversation_id(stack: Stack, wa_id: str) -> str | None:
+    """The tracker-store id of a patient's conversation: a keyed pseudonym, not the number.
+
+    Rasa writes the key to ``var/conversation_id.key`` when it handles its first WhatsApp
+    message; before that there is no key, and no WhatsApp conversation (None).
+    """
+    key_file = stack.var_dir / KEY_FILE
+    if not key_file.exists():
+        return None
+    return whatsapp_conversation_id(wa_id, key_file.read_text().strip().encode())
+
+
 def saved_intent(stack: Stack, wa_id: str, timeout: float = 10) -> str | None:
     """The intent of the patient's last message, once Rasa has saved the turn.
 
@@ -68,13 +81,22 @@ def saved_intent(stack: Stack, wa_id: str, timeout: float = 10) -> str | None:
     """
     deadline = time.monotonic() + timeout
     while True:
-        intent = last_user_intent(stack.tracker_db_url, wa_id)[0]
+        conversation = conversation_id(stack, wa_id)
+        intent = (
+            None
+            if conversation is None
+            else last_user_intent(stack.tracker_db_url, conversation)[0]
+        )
         if intent is not None or time.monotonic() > deadline:
             return intent
         time.sleep(0.2)
 
 
-def user_events(stack: Stack, sender_id: str) -> int:
+def user_events(stack: Stack, wa_id: str) -> int:
+    """How many patient messages the tracker store holds for the number ``wa_id``."""
+    conversation = conversation_id(stack, wa_id)
+    if conversation is None:
+        return 0
     engine = sa.create_engine(stack.tracker_db_url)
     try:
         with engine.connect() as connection:
@@ -82,7 +104,7 @@ def user_events(stack: Stack, sender_id: str) -> int:
                 sa.text(
                     "SELECT COUNT(*) FROM events WHERE sender_id = :sender AND type_name = 'user'"
                 ),
-                {"sender": sender_id},
+                {"sender": conversation},
             ).scalar_one()
     finally:
         engine.dispose()
