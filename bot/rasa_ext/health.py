@@ -16,6 +16,8 @@ from typing import Any
 
 from rasa.core.tracker_store import FailSafeTrackerStore
 
+from bot.channels.pseudonym import pseudonym
+
 logger = logging.getLogger(__name__)
 
 
@@ -42,15 +44,21 @@ class TrackerStoreHealth:
             "buffered_conversations": len(self.buffered_senders),
         }
 
-    def record_failure(self, error: Exception) -> None:
+    def record_failure(self, error: Exception, sender_id: str | None = None) -> None:
+        """Count a database failure; the log names only its type and a pseudonym.
+
+        The database error's text can quote sender ids (phone numbers), bound
+        parameters and connection URLs, so neither the log nor /health carries it.
+        """
         if self.failing_since is None:
             self.failing_since = time.time()
         self.failures += 1
-        self.last_error = f"{type(error).__name__}: {error}"[:300]
+        self.last_error = type(error).__name__
         logger.critical(
-            "TRACKER STORE FAILURE: %s. Rasa is keeping conversations in memory only; "
+            "TRACKER STORE FAILURE: %s%s. Rasa is keeping conversations in memory only; "
             "they will be written back when the database recovers. See /health.",
             self.last_error,
+            f" (conversation {pseudonym(sender_id)})" if sender_id else "",
         )
 
     def record_recovery(self) -> None:
@@ -82,7 +90,7 @@ async def _save(self: FailSafeTrackerStore, tracker: Any) -> None:
             await _flush_buffered(self)
         HEALTH.record_recovery()
     except Exception as error:  # any database error triggers the fallback
-        HEALTH.record_failure(error)
+        HEALTH.record_failure(error, tracker.sender_id)
         HEALTH.buffered_senders.add(tracker.sender_id)
         await self.fallback_tracker_store.save(tracker)
 
@@ -91,7 +99,7 @@ async def _retrieve(self: FailSafeTrackerStore, sender_id: str) -> Any:
     try:
         return await self._tracker_store.retrieve(sender_id)
     except Exception as error:
-        HEALTH.record_failure(error)
+        HEALTH.record_failure(error, sender_id)
         # Continue the conversation from memory rather than from scratch.
         return await self.fallback_tracker_store.retrieve(sender_id)
 
