@@ -128,7 +128,7 @@ class Stack:
             "MESO_BIND_HOST": "127.0.0.1",
             # All test traffic comes from 127.0.0.1; per-sender limits stay at their default.
             "MESO_RATE_LIMIT_IP": "1000000/60",
-            "MESO_STAFF_SECRET_KEY": "integration-test-secret",
+            "MESO_STAFF_SECRET_KEY": "integration-test-staff-secret-key-0123456789",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONUNBUFFERED": "1",

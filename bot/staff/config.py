@@ -6,7 +6,6 @@ one immutable object instead of reading the environment themselves.
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ SECRET_KEY_FILE = "staff_secret.key"
 PLACEHOLDER_SECRETS = frozenset(
     {"generate-a-long-random-string", "change-me", "changeme", "secret"}
 )
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class StaffConfig:
 
 def check_secret_key(settings: Settings) -> str:
     """MESO_STAFF_SECRET_KEY, refused when it is a placeholder or too short to resist
-    guessing (in production; elsewhere a short one is a warning, for test stacks)."""
+    guessing, in every profile: a key that signs staff sessions is never a test value."""
     key = settings.staff_secret_key or ""
     how = (
         "set MESO_STAFF_SECRET_KEY to at least 32 random characters, e.g. "
@@ -81,12 +79,7 @@ def check_secret_key(settings: Settings) -> str:
     if key.strip().lower() in PLACEHOLDER_SECRETS or "change-me" in key.lower():
         raise ConfigError(f"MESO_STAFF_SECRET_KEY is the example placeholder; {how}")
     if len(key) < MIN_SECRET_CHARS:
-        strict = settings.production or os.environ.get("MESO_STAFF_SECURE_COOKIES") in ("1", "true")
-        if strict:
-            raise ConfigError(f"MESO_STAFF_SECRET_KEY is {len(key)} characters; {how}")
-        log.warning(
-            "MESO_STAFF_SECRET_KEY is shorter than %d characters; %s", MIN_SECRET_CHARS, how
-        )
+        raise ConfigError(f"MESO_STAFF_SECRET_KEY is {len(key)} characters; {how}")
     return key
 
 

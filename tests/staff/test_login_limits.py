@@ -80,13 +80,14 @@ def test_placeholder_secret_keys_are_refused(env, key: str) -> None:  # type: ig
         StaffConfig.from_settings(load_settings())
 
 
-def test_short_secret_keys_are_refused_in_production(env) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("profile", ["production", "development", None])
+def test_short_secret_keys_are_refused_in_every_profile(env, profile: str | None) -> None:  # type: ignore[no-untyped-def]
+    if profile is not None:
+        env.setenv("MESO_PROFILE", profile)
     env.setenv("MESO_STAFF_SECRET_KEY", "only-twenty-chars-xx")
-    env.setenv("MESO_PROFILE", "production")
     with pytest.raises(ConfigError, match="at least 32"):
         StaffConfig.from_settings(load_settings())
-    env.delenv("MESO_PROFILE")
-    env.setenv("MESO_STAFF_SECURE_COOKIES", "1")
+    env.setenv("MESO_STAFF_SECRET_KEY", "x" * 31)
     with pytest.raises(ConfigError, match="at least 32"):
         check_secret_key(load_settings())
     env.setenv("MESO_STAFF_SECRET_KEY", "x" * 32)
