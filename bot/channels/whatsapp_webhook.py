@@ -168,8 +168,9 @@ def parse_webhook(payload: Any, phone_number_id: str | None = None) -> list[Inbo
 class SeenMessageIds:
     """Bounded, time-limited memory of message ids (Meta redelivers webhooks).
 
-    Per process: with several Rasa workers behind a load balancer a retry may reach
-    another worker; Meta's retries are rare enough that this is accepted (docs/whatsapp.md).
+    The in-process fallback: with Redis configured (``MESO_REDIS_HOST``) the ids are
+    shared across replicas there, and this memory only serves while Redis is down
+    (docs/whatsapp.md).
     """
 
     def __init__(
