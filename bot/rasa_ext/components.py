@@ -22,6 +22,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.facts.contract import ENTITY_VALUES
+
 TOO_LONG_INTENT = "message_too_long"
 ORIGINAL_LENGTH_KEY = "meso_original_length"
 DEFAULT_MAX_CHARS = 1000
@@ -90,6 +92,7 @@ class InputLengthVerdict(StatelessComponent):
 
 
 URGENT_INTENT = "report_urgent"
+CONDITION_VALUES = frozenset(ENTITY_VALUES["condition"])
 # General questions about what *can* happen ("can it make you faint?") stay answers.
 GENERAL_QUESTION_INTENTS = frozenset(
     {"ask_side_effects", "ask_safety", "ask_contraindications", "ask_pain", "ask_preparation"}
@@ -215,3 +218,36 @@ class UrgentRedFlagGuard(StatelessComponent):
         ]
         message.set(INTENT, verdict, add_to_output=True)
         message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)
+
+
+# The patient speaking of themselves: "i'm allergic to...", "i take...", "my doctor".
+ABOUT_MYSELF = re.compile(
+    r"\b(i'?m|i am|im|i'?ve|i have|i had|i take|i took|i use|i'?m on|i got)\b"
+    r"|\bmy (doctor|gp|derm\w*|dermatologist)\b"
+)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
+class PersonalConditionGuard(StatelessComponent):
+    """Routes an answer question about the patient's own condition to ``personal_medical``.
+
+    "i'm allergic to lidocaine, can you do it without anaesthetic?" reads like a
+    question about pain, but the patient's own condition makes it personal: the bot
+    never gives personal medical advice, so the handoff must win. It fires only when
+    the patient speaks of themselves and a condition value (pregnancy, allergy,
+    blood thinners...) was extracted, whatever entity type carries it. General
+    questions ("can pregnant women have it?") are left alone.
+    """
+
+    def process(self, messages: list[Message]) -> list[Message]:
+        for message in messages:
+            text = message.get(TEXT)
+            predicted = (message.get(INTENT) or {}).get("name") or ""
+            if not isinstance(text, str) or text.startswith("/"):
+                continue
+            if predicted in (URGENT_INTENT, PERSONAL_MEDICAL_INTENT, OUT_OF_SCOPE_INTENT):
+                continue
+            values = {str(e.get("value")) for e in message.get(ENTITIES) or []}
+            if values & CONDITION_VALUES and ABOUT_MYSELF.search(text.lower()):
+                UrgentRedFlagGuard._set(message, PERSONAL_MEDICAL_INTENT)
+        return messages

@@ -11,6 +11,7 @@ from bot.rasa_ext.components import (
     TOO_LONG_INTENT,
     InputLengthGuard,
     InputLengthVerdict,
+    PersonalConditionGuard,
     UrgentRedFlagGuard,
 )
 
@@ -124,3 +125,44 @@ def test_no_human_emergency_is_not_urgent(text: str) -> None:
 )
 def test_a_person_in_the_message_keeps_it_urgent(text: str) -> None:
     assert classified(text, "report_urgent").get(INTENT)["name"] == "report_urgent"
+
+
+def with_entity(text: str, intent: str, kind: str, value: str) -> Message:
+    message = Message(
+        data={
+            TEXT: text,
+            INTENT: {"name": intent, "confidence": 0.8},
+            "entities": [{"entity": kind, "value": value, "start": 0, "end": 1}],
+        }
+    )
+    PersonalConditionGuard().process([message])
+    return message
+
+
+def test_the_patients_own_condition_goes_to_the_personal_medical_handoff() -> None:
+    # DIET tagged "allergic" as a side effect; the value is a condition all the same.
+    own = with_entity(
+        "i'm allergic to lidocaine, can you do it without anaesthetic",
+        "ask_pain",
+        "side_effect",
+        "allergy",
+    )
+    assert own.get(INTENT)["name"] == "personal_medical"
+
+
+def test_general_questions_about_a_condition_stay_answers() -> None:
+    general = with_entity(
+        "can pregnant women have meso", "ask_contraindications", "condition", "pregnancy"
+    )
+    no_condition = with_entity(
+        "i'm wondering if the sauna is ok", "ask_aftercare", "activity", "sauna"
+    )
+    assert general.get(INTENT)["name"] == "ask_contraindications"
+    assert no_condition.get(INTENT)["name"] == "ask_aftercare"
+
+
+def test_an_urgent_verdict_is_not_touched_by_the_condition_guard() -> None:
+    urgent = with_entity(
+        "i'm pregnant and my face is swelling", "report_urgent", "condition", "pregnancy"
+    )
+    assert urgent.get(INTENT)["name"] == "report_urgent"
