@@ -36,8 +36,18 @@ def build_parser(groups: dict[str, str] = COMMAND_GROUPS) -> argparse.ArgumentPa
     return parser
 
 
+def groups_for(argv: list[str]) -> dict[str, str]:
+    """Only the named group's module, so `python -m bot serve staff` doesn't import the
+    training group's Rasa and TensorFlow; every group for --help or no group."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    if first in COMMAND_GROUPS:
+        return {first: COMMAND_GROUPS[first]}
+    return COMMAND_GROUPS
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(groups_for(argv))
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:

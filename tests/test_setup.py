@@ -108,3 +108,22 @@ def test_action_server_refuses_to_start_without_a_fact_base(tmp_path: Path) -> N
     assert "fact base not built" in result.stderr
     assert "python -m bot facts build" in result.stderr
     assert not (tmp_path / "missing.db").exists()
+
+
+def test_a_command_group_imports_only_its_own_module() -> None:
+    import subprocess
+    import sys
+
+    from bot.__main__ import COMMAND_GROUPS, groups_for
+
+    assert groups_for(["serve", "staff"]) == {"serve": COMMAND_GROUPS["serve"]}
+    assert groups_for(["--help"]) == COMMAND_GROUPS
+    # The staff app, the web page and the action server start without TensorFlow.
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "bot", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "tensorflow" not in result.stderr
+    assert "rasa.core" not in result.stderr
