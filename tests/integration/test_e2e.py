@@ -25,7 +25,7 @@ FLOORS = {
 }
 CEILINGS = {
     "false_urgent_rate": 0.02,
-    "fallback_rate_on_answerable": 0.05,
+    "fallback_rate_on_answerable": 0.06,
 }
 
 
