@@ -41,12 +41,10 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline, make_union
+from sklearn.pipeline import Pipeline
 
 from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
-from bot.rasa_ext.sklearn_io import load_model, save_model
+from bot.rasa_ext.sklearn_io import load_model, save_model, tfidf_logistic_regression
 
 logger = logging.getLogger(__name__)
 
@@ -83,14 +81,7 @@ def split_questions(text: str) -> list[str]:
 
 def build_text_model(config: dict[str, Any]) -> Pipeline:
     """TF-IDF word 1-2-grams and char_wb 2-5-grams into a logistic regression."""
-    features = make_union(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
-    )
-    classifier = LogisticRegression(
-        C=config["C"], max_iter=config["max_iter"], random_state=config["random_state"]
-    )
-    return make_pipeline(features, classifier)
+    return tfidf_logistic_regression(config, max_char_ngram=5)
 
 
 def combine(

@@ -1,4 +1,4 @@
-"""Saving and loading the scikit-learn models of our pipeline components.
+"""The scikit-learn models of our pipeline components: how they are built and saved.
 
 skops instead of pickle: a model file is data, and loading refuses any type outside
 scikit-learn, NumPy and SciPy, so a tampered model archive can't run code.
@@ -11,6 +11,23 @@ from typing import Any
 
 # The only types a saved model may contain; anything else is refused on load.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
+
+
+def tfidf_logistic_regression(config: dict[str, Any], max_char_ngram: int) -> Any:
+    """TF-IDF word 1-2-grams and char_wb 2-``max_char_ngram``-grams into a logistic
+    regression: the text model of the intent ensemble and of the fact ranker."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+
+    features = make_union(
+        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, lowercase=True),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, max_char_ngram), sublinear_tf=True),
+    )
+    classifier = LogisticRegression(
+        C=config["C"], max_iter=config["max_iter"], random_state=config["random_state"]
+    )
+    return make_pipeline(features, classifier)
 
 
 def save_model(model: Any, path: Path) -> None:
