@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -86,6 +87,25 @@ DEFAULT_TRUSTED_PROXIES = (
     "fc00::/7",
 )
 MIN_SECRET_CHARS = 32
+
+
+def read_or_create_key_file(path: Path, remedy: str) -> str:
+    """The secret in ``path``, generated (mode 0600) on first use.
+
+    A file too short to be a key raises ConfigError ending in ``remedy``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+        if len(key) < MIN_SECRET_CHARS:
+            raise ConfigError(f"{path} holds no usable key; {remedy}") from None
+        return key
+    key = secrets.token_urlsafe(48)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key + "\n")
+    return key
 
 
 def _sqlite_url(path: Path) -> str:

@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 import uuid
 from pathlib import Path
 
-from bot.config import MIN_SECRET_CHARS, ConfigError, get_settings
+from bot.config import ConfigError, get_settings, read_or_create_key_file
 
 WHATSAPP_PREFIX = "wa:"
 WEB_PREFIX = "web:"
@@ -34,22 +32,10 @@ _SIGNATURE_CHARS = 24
 
 def load_or_create_key(var_dir: Path) -> str:
     """The key in ``var/conversation_id.key``, generated (mode 0600) on first use."""
-    path = var_dir / KEY_FILE
-    var_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="utf-8").strip()
-        if len(key) < MIN_SECRET_CHARS:
-            raise ConfigError(
-                f"{path} holds no usable key; restore it from a backup (conversation ids "
-                "depend on it) or set MESO_CONVERSATION_ID_KEY"
-            ) from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    return key
+    return read_or_create_key_file(
+        var_dir / KEY_FILE,
+        "restore it from a backup (conversation ids depend on it) or set MESO_CONVERSATION_ID_KEY",
+    )
 
 
 def conversation_key() -> bytes:

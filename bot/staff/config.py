@@ -7,12 +7,17 @@ one immutable object instead of reading the environment themselves.
 from __future__ import annotations
 
 import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.config import MIN_SECRET_CHARS, ConfigError, Settings, get_settings
+from bot.config import (
+    MIN_SECRET_CHARS,
+    ConfigError,
+    Settings,
+    get_settings,
+    read_or_create_key_file,
+)
 
 SECRET_KEY_FILE = "staff_secret.key"
 # Values copied from the example env files: whoever read them could forge sessions.
@@ -88,22 +93,10 @@ def load_or_create_secret(var_dir: Path) -> str:
 
     Stored with mode 0600: whoever reads it can forge staff sessions.
     """
-    path = var_dir / SECRET_KEY_FILE
-    var_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        key = path.read_text(encoding="utf-8").strip()
-        if len(key) < 32:
-            raise ConfigError(
-                f"{path} holds no usable key; delete it (a new one is generated) "
-                "or set MESO_STAFF_SECRET_KEY"
-            ) from None
-        return key
-    key = secrets.token_urlsafe(48)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(key + "\n")
-    return key
+    return read_or_create_key_file(
+        var_dir / SECRET_KEY_FILE,
+        "delete it (a new one is generated) or set MESO_STAFF_SECRET_KEY",
+    )
 
 
 def _positive_int(name: str, default: int) -> int:
