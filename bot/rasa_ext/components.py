@@ -166,6 +166,17 @@ SOMEONE = re.compile(
 )
 
 
+def override_intent(message: Message, intent: str) -> None:
+    """A rule's verdict: ``intent`` at confidence 1.0, the classifier's ranking after it."""
+    verdict = {"name": intent, "confidence": 1.0}
+    ranking = [
+        verdict,
+        *(e for e in message.get(INTENT_RANKING_KEY) or [] if e["name"] != intent),
+    ]
+    message.set(INTENT, verdict, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)
+
+
 def red_flag(text: str) -> str | None:
     """The first emergency phrase found in the text, or None."""
     lowered = text.lower()
@@ -193,7 +204,7 @@ class UrgentRedFlagGuard(StatelessComponent):
             if predicted == URGENT_INTENT:
                 if NOT_A_PATIENT.search(lowered) and not HUMAN.search(lowered):
                     # An animal's or a plant's symptoms, or a plot: nobody to send to A&E.
-                    self._set(message, OUT_OF_SCOPE_INTENT)
+                    override_intent(message, OUT_OF_SCOPE_INTENT)
                 continue
             if not red_flag(text) or NOT_A_PATIENT.search(lowered):
                 continue
@@ -206,18 +217,8 @@ class UrgentRedFlagGuard(StatelessComponent):
                 continue  # "can it make you faint?" is a question, not an emergency
             if predicted == PERSONAL_MEDICAL_INTENT and not happening:
                 continue
-            self._set(message, URGENT_INTENT)
+            override_intent(message, URGENT_INTENT)
         return messages
-
-    @staticmethod
-    def _set(message: Message, intent: str) -> None:
-        verdict = {"name": intent, "confidence": 1.0}
-        ranking = [
-            verdict,
-            *(e for e in message.get(INTENT_RANKING_KEY) or [] if e["name"] != intent),
-        ]
-        message.set(INTENT, verdict, add_to_output=True)
-        message.set(INTENT_RANKING_KEY, ranking[:10], add_to_output=True)
 
 
 # The patient speaking of themselves: "i'm allergic to...", "i take...", "my doctor".
@@ -249,5 +250,5 @@ class PersonalConditionGuard(StatelessComponent):
                 continue
             values = {str(e.get("value")) for e in message.get(ENTITIES) or []}
             if values & CONDITION_VALUES and ABOUT_MYSELF.search(text.lower()):
-                UrgentRedFlagGuard._set(message, PERSONAL_MEDICAL_INTENT)
+                override_intent(message, PERSONAL_MEDICAL_INTENT)
         return messages

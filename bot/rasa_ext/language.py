@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.contract import LANGUAGE_ENTITY, LANGUAGE_KEY, OTHER_LANGUAGE_INTENT
-from bot.rasa_ext.components import URGENT_INTENT, StatelessComponent
+from bot.rasa_ext.components import URGENT_INTENT, StatelessComponent, override_intent
 
 DEFAULT_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "tr", "ro", "ru", "ar")
 
@@ -158,7 +158,6 @@ class LanguageDetector(StatelessComponent):
             )
             if code is None:
                 continue
-            verdict = {"name": OTHER_LANGUAGE_INTENT, "confidence": 1.0}
             entity = {
                 "entity": LANGUAGE_ENTITY,
                 "value": code,
@@ -166,12 +165,7 @@ class LanguageDetector(StatelessComponent):
                 "end": len(text),
                 "extractor": type(self).__name__,
             }
-            message.set(INTENT, verdict, add_to_output=True)
-            message.set(
-                INTENT_RANKING_KEY,
-                [verdict, *(message.get(INTENT_RANKING_KEY) or [])][:10],
-                add_to_output=True,
-            )
+            override_intent(message, OTHER_LANGUAGE_INTENT)
             message.set(ENTITIES, [entity], add_to_output=True)
             message.set(LANGUAGE_KEY, code, add_to_output=True)
         return messages
