@@ -44,7 +44,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
 from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
-from bot.rasa_ext.sklearn_io import load_model, save_model, tfidf_logistic_regression
+from bot.rasa_ext.sklearn_io import (
+    LinearTextScorer,
+    load_model,
+    save_model,
+    tfidf_logistic_regression,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +152,7 @@ class FactRanker(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.scorer = LinearTextScorer(model) if model is not None else None
         self.fact_intents = fact_intents or {}
 
     @classmethod
@@ -182,6 +188,7 @@ class FactRanker(GraphComponent):
             return self._resource
         self.model = build_text_model(self.config)
         self.model.fit(texts, facts)
+        self.scorer = LinearTextScorer(self.model)
         self.fact_intents = fact_intents
         self.persist()
         return self._resource
@@ -214,9 +221,9 @@ class FactRanker(GraphComponent):
 
     def rank(self, text: str, intent_ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The best facts for ``text``, best first."""
-        assert self.model is not None
-        row = self.model.predict_proba([text])[0]
-        probabilities = dict(zip(self.model.classes_, (float(v) for v in row), strict=True))
+        assert self.scorer is not None
+        row = self.scorer.predict_proba([text])[0]
+        probabilities = dict(zip(self.scorer.classes_, (float(v) for v in row), strict=True))
         scores = combine(
             probabilities,
             self.fact_intents,
@@ -236,7 +243,7 @@ class FactRanker(GraphComponent):
         ]
 
     def process(self, messages: list[Message]) -> list[Message]:
-        if self.model is None:
+        if self.scorer is None:
             return messages
         for message in messages:
             text = message.get(TEXT)

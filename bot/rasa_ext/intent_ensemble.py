@@ -23,7 +23,12 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.rasa_ext.sklearn_io import load_model, save_model, tfidf_logistic_regression
+from bot.rasa_ext.sklearn_io import (
+    LinearTextScorer,
+    load_model,
+    save_model,
+    tfidf_logistic_regression,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +84,7 @@ class LinearIntentEnsemble(GraphComponent):
         self._model_storage = model_storage
         self._resource = resource
         self.model = model
+        self.scorer = LinearTextScorer(model) if model is not None else None
 
     @classmethod
     def create(
@@ -104,6 +110,7 @@ class LinearIntentEnsemble(GraphComponent):
             [example.get(TEXT) for example in examples],
             [example.get(INTENT) for example in examples],
         )
+        self.scorer = LinearTextScorer(self.model)
         self.persist()
         return self._resource
 
@@ -129,11 +136,11 @@ class LinearIntentEnsemble(GraphComponent):
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
-        if self.model is None:
+        if self.scorer is None:
             return messages
-        classes = list(self.model.classes_)
+        classes = list(self.scorer.classes_)
         texts = [message.get(TEXT) or "" for message in messages]
-        probabilities = self.model.predict_proba(texts)
+        probabilities = self.scorer.predict_proba(texts)
         for message, row in zip(messages, probabilities, strict=True):
             if not message.get(TEXT):
                 continue

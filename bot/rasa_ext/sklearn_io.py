@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 # The only types a saved model may contain; anything else is refused on load.
 TRUSTED_PREFIXES = ("sklearn.", "numpy.", "scipy.sparse.")
 
@@ -28,6 +30,40 @@ def tfidf_logistic_regression(config: dict[str, Any], max_char_ngram: int) -> An
         C=config["C"], max_iter=config["max_iter"], random_state=config["random_state"]
     )
     return make_pipeline(features, classifier)
+
+
+class LinearTextScorer:
+    """``predict_proba`` of a fitted TF-IDF + multinomial logistic regression pipeline,
+    without scikit-learn's per-call overhead.
+
+    scikit-learn multiplies the sparse features by ``coef_.T``, a strided view, and
+    that copies the whole weight matrix on every call: 8 ms of the fact ranker's 10 ms
+    per message. Keeping the transposed weights contiguous once makes it a sparse
+    product over the few features a message has (docs/performance.md).
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        features, classifier = pipeline.steps[0][1], pipeline.steps[-1][1]
+        self.pipeline = pipeline
+        self.features = features
+        self.classes_ = classifier.classes_
+        # scikit-learn 1.1: lbfgs with more than two classes is multinomial (softmax).
+        multi_class = classifier.multi_class
+        self.multinomial = classifier.classes_.size > 2 and (
+            multi_class == "multinomial"
+            or (multi_class == "auto" and classifier.solver != "liblinear")
+        )
+        self.weights = np.ascontiguousarray(classifier.coef_.T)
+        self.intercept = classifier.intercept_
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        if not self.multinomial:
+            return self.pipeline.predict_proba(texts)
+        decision = self.features.transform(texts) @ self.weights + self.intercept
+        decision = np.asarray(decision)
+        decision -= decision.max(axis=1, keepdims=True)
+        exponentials = np.exp(decision)
+        return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
 def save_model(model: Any, path: Path) -> None:
