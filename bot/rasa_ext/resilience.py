@@ -3,7 +3,9 @@
 Rasa 3.6 waits up to 300 s for a custom action and, when the call fails, logs the
 error and continues with no bot message. We shorten the timeout and, on failure,
 answer with the domain response ``utter_action_unavailable`` (rendered by the
-Rasa-side NLG, so it needs no action server). ``action_session_start`` falls back
+Rasa-side NLG, so it needs no action server); after a timeout a circuit breaker
+(bot/rasa_ext/circuit_breaker.py) skips the action server for the rest of the turn
+and a few seconds more. ``action_session_start`` falls back
 to Rasa's built-in session start (plus the greeting when the widget asked for it),
 so the tracker stays valid.
 
@@ -36,8 +38,10 @@ from rasa.shared.core.events import (
     SlotSet,
     UserUttered,
 )
+from rasa.shared.exceptions import RasaException
 
 from actions.session import DISCLAIMER_SLOT, GREETING_RESPONSE
+from bot.rasa_ext import circuit_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -66,12 +70,17 @@ def _answers_session_start_request(tracker: Any) -> bool:
 async def _run_with_fallback(
     self: RemoteAction, output_channel: Any, nlg: Any, tracker: Any, domain: Any
 ) -> list[Event]:
+    name = self.name()
     try:
+        if not circuit_breaker.BREAKER.allows_call():
+            # A timeout this turn or moments ago: don't make the patient wait again.
+            raise RasaException(f"action server skipped for {name}: circuit breaker open")
         return await _original_run(self, output_channel, nlg, tracker, domain)
     except ActionExecutionRejection:
         raise  # a form's normal "I can't handle this" signal, not a failure
     except Exception as error:
-        name = self.name()
+        if circuit_breaker.is_timeout(error):
+            circuit_breaker.BREAKER.record_timeout()
         if name.startswith("validate_"):
             raise  # the form action handles validation failures itself
         logger.error(
