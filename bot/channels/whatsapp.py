@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -51,6 +52,8 @@ from bot.channels.whatsapp_webhook import (
     signature_is_valid,
     tokens_match,
 )
+from bot.channels.whatsapp_window import record_inbound
+from bot.contract import RASA_API_TOKEN_ENV
 
 logger = logging.getLogger(__name__)
 
@@ -217,6 +220,7 @@ class WhatsAppInput(InputChannel):
             return
         output = WhatsAppOutput(self.client, number=messages[0].sender)
         conversation_id = self.conversation_id(messages[0].sender)
+        await self._open_reply_window(conversation_id, messages[0].sender)
         for message in messages:
             try:
                 if message.kind == UNSUPPORTED:
@@ -244,6 +248,22 @@ class WhatsAppInput(InputChannel):
                     type(exc).__name__,
                 )
                 logger.debug("WhatsApp: traceback of the failure above", exc_info=True)
+
+    async def _open_reply_window(self, conversation_id: str, number: str) -> None:
+        """Keep the number for staff replies during WhatsApp's 24-hour window
+        (bot.channels.whatsapp_window); only when live takeover is on (Rasa's API token
+        is set), since nothing else could use it."""
+        if not os.environ.get(RASA_API_TOKEN_ENV):
+            return
+        try:
+            await asyncio.to_thread(record_inbound, conversation_id, number)
+        except Exception as exc:  # the patient still gets the bot's answer
+            logger.error(
+                "WhatsApp: could not record the reply window of %s (%s); staff can't "
+                "reply to it until the patient writes again.",
+                self.sender_ref(number),
+                type(exc).__name__,
+            )
 
     def accept(
         self,

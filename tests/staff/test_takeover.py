@@ -1,0 +1,186 @@
+"""Live takeover without servers: the database lock, the idle compare-and-set, the
+WhatsApp window and the live feed's reading of tracker rows (bot.staff.takeover).
+
+The full flows, with Rasa, the widget and WhatsApp, are in tests/browser/test_takeover*.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from bot.channels.whatsapp_window import (
+    WINDOW,
+    WhatsAppReplyWindow,
+    forget,
+    last_inbound,
+    record_inbound,
+    reply_number,
+)
+from bot.config import ConfigError
+from bot.db import make_engine, session_scope
+from bot.staff.events import metadata as tracker_metadata
+from bot.staff.models import AuditEntry, utcnow
+from bot.staff.takeover import (
+    AlreadyHeld,
+    NotHolder,
+    TakeoverConfig,
+    TakeoverOff,
+    Takeovers,
+    feed_item,
+    joined_text,
+)
+from bot.staff.takeover_models import StaffTakeover
+
+WA = "wa:" + "0" * 32
+
+
+@pytest.fixture
+def takeovers(tmp_path: Path) -> Takeovers:
+    app = make_engine(f"sqlite:///{tmp_path / 'meso.db'}")
+    AuditEntry.__table__.create(app)
+    tracker = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker_metadata.create_all(tracker)
+    # No API token: nothing here talks to Rasa.
+    return Takeovers(app, tracker, TakeoverConfig("http://127.0.0.1:9", None, idle_seconds=60))
+
+
+def test_only_one_staff_member_can_hold_a_conversation(takeovers: Takeovers) -> None:
+    takeovers._claim("web:a", "alice", "nurse")
+    with pytest.raises(AlreadyHeld) as refused:
+        takeovers._claim("web:a", "bob", "doctor")
+    assert refused.value.holder.held_by == "alice"
+    assert "alice (nurse)" in str(refused.value)
+    takeovers._claim("web:b", "bob", "doctor")  # another conversation is free
+
+
+def test_concurrent_claims_have_exactly_one_winner(takeovers: Takeovers) -> None:
+    winners: list[str] = []
+    losers: list[str] = []
+    start = threading.Barrier(6)
+
+    def claim(name: str) -> None:
+        start.wait()
+        try:
+            takeovers._claim("web:race", name, "nurse")
+            winners.append(name)
+        except AlreadyHeld as exc:
+            losers.append(exc.holder.held_by)
+
+    threads = [threading.Thread(target=claim, args=(f"staff{i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(winners) == 1
+    assert losers == [winners[0]] * 5  # every loser was told who holds it
+
+
+def test_release_is_compare_and_set(takeovers: Takeovers) -> None:
+    takeovers._claim("web:a", "alice", "nurse")
+    assert takeovers._release("web:a", "bob") is None  # not bob's
+    assert takeovers.holder("web:a") is not None
+    # Idle hand-back only if still idle: alice spoke after the cutoff.
+    cutoff = utcnow() - timedelta(seconds=30)
+    assert takeovers._release("web:a", None, idle_before=cutoff) is None
+    with session_scope(takeovers.app_engine) as session:
+        session.execute(
+            sa.update(StaffTakeover).values(last_staff_at=utcnow() - timedelta(seconds=120))
+        )
+    assert [row.sender_id for row in takeovers._idle(utcnow())] == ["web:a"]
+    released = takeovers._release("web:a", None, idle_before=cutoff)
+    assert released is not None and released.held_by == "alice"
+    assert takeovers._release("web:a", None, idle_before=cutoff) is None  # only once
+
+
+def test_touch_keeps_a_takeover_from_going_idle(takeovers: Takeovers) -> None:
+    takeovers._claim("web:a", "alice", "nurse")
+    with session_scope(takeovers.app_engine) as session:
+        session.execute(
+            sa.update(StaffTakeover).values(last_staff_at=utcnow() - timedelta(seconds=120))
+        )
+    assert takeovers._touch("web:a", "alice")
+    assert not takeovers._touch("web:a", "bob")
+    assert takeovers._idle(utcnow()) == []
+
+
+def test_actions_need_the_holder_and_the_api_token(takeovers: Takeovers) -> None:
+    with pytest.raises(TakeoverOff, match="MESO_RASA_API_TOKEN"):
+        asyncio.run(takeovers.take_over("web:a", "alice", "nurse"))
+    assert takeovers.holder("web:a") is None  # nothing claimed
+    takeovers._claim("web:a", "alice", "nurse")
+    with pytest.raises(NotHolder, match="alice"):
+        asyncio.run(takeovers.send("web:a", "bob", "hello"))
+    with pytest.raises(NotHolder, match="take it over first"):
+        asyncio.run(takeovers.send("web:free", "bob", "hello"))
+
+
+def test_whatsapp_window_keeps_the_number_for_24_hours_only(takeovers: Takeovers) -> None:
+    engine = takeovers.app_engine
+    now = utcnow()
+    record_inbound(WA, "34600000001", engine, now=now - timedelta(hours=2))
+    assert reply_number(WA, engine) == "34600000001"
+    window = takeovers.window(WA)
+    assert window is not None and window.open
+    assert 21 * 3600 < window.seconds_left <= 22 * 3600
+    assert takeovers.window("web:a") is None  # not WhatsApp
+
+    with session_scope(engine) as session:
+        session.execute(
+            sa.update(WhatsAppReplyWindow).values(last_inbound_at=now - WINDOW - timedelta(1))
+        )
+    assert reply_number(WA, engine) is None
+    closed = takeovers.window(WA)
+    assert closed is not None and not closed.open and "24 hours" in closed.reason
+    # Another patient's message deletes numbers past the window.
+    record_inbound("wa:other", "34600000002", engine)
+    assert last_inbound(WA, engine) is None
+    assert forget(["wa:other"], engine) == 1
+
+
+def test_feed_reads_patient_staff_and_urgent_messages(takeovers: Takeovers) -> None:
+    rows = [
+        ("user", {"text": "hi", "parse_data": {"intent": {"name": "greet"}}}),
+        ("pause", {}),
+        ("bot", {"text": "hello", "metadata": {"staff": {"username": "al", "title": "nurse"}}}),
+        ("user", {"text": "I fainted", "parse_data": {"intent": {"name": "report_urgent"}}}),
+        ("action", {"name": "utter_urgent_care"}),
+    ]
+    with takeovers.tracker_engine.begin() as conn:
+        for i, (kind, data) in enumerate(rows):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO events (sender_id, type_name, timestamp, data) "
+                    "VALUES (:s, :t, :ts, :d)"
+                ),
+                {"s": "web:a", "t": kind, "ts": 1000.0 + i, "d": json.dumps(data)},
+            )
+    items = takeovers.feed("web:a", 0)
+    assert [i["kind"] for i in items] == ["patient", "state", "staff", "patient"]
+    assert items[2]["by"] == "al (nurse)"
+    assert [i["urgent"] for i in items if i["kind"] == "patient"] == [False, True]
+    assert takeovers.feed("web:a", items[-1]["id"]) == []
+    assert takeovers.last_event_id("web:a") == 5
+    assert feed_item(9, "bot", None, {"text": "x"})["kind"] == "bot"
+
+
+def test_config_and_texts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MESO_TAKEOVER_IDLE_SECONDS", "0")
+    with pytest.raises(ConfigError, match="MESO_TAKEOVER_IDLE_SECONDS"):
+        TakeoverConfig.from_env()
+    monkeypatch.setenv("MESO_TAKEOVER_IDLE_SECONDS", "5")
+    monkeypatch.setenv("MESO_TAKEOVER_TITLES", "nurse, aesthetic doctor ,")
+    monkeypatch.setenv("MESO_RASA_PORT", "5123")
+    monkeypatch.delenv("MESO_RASA_API_URL", raising=False)
+    config = TakeoverConfig.from_env()
+    assert config.idle_seconds == 5
+    assert config.titles == ("nurse", "aesthetic doctor")
+    assert config.rasa_url == "http://127.0.0.1:5123"
+    assert joined_text("nurse").startswith("A nurse from the clinic has joined")
+    assert joined_text("aesthetic doctor").startswith("An aesthetic doctor")
