@@ -42,7 +42,8 @@ def engine_for(url: str) -> Engine:
     engine = make_engine(url)
     # Import models so that create_all knows every table of the app database.
     import bot.handoff
-    import bot.staff.models  # noqa: F401
+    import bot.staff.models
+    import bot.staff.store  # noqa: F401
 
     Base.metadata.create_all(engine)
     return engine

@@ -1,18 +1,20 @@
 """What staff add to a conversation: review mark, tags, notes, message flags.
 
-Also the per-conversation marks (reviewed, tags, handoffs) that the list filters on,
-loaded in a handful of queries per request.
+Also the per-conversation marks (reviewed, tags, handoffs, flags, notes) that a page
+of the list shows, loaded for that page's conversations in a handful of queries.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bot.db import session_scope
 from bot.handoff import HandoffRequest
@@ -28,6 +30,7 @@ from bot.staff.models import (
 TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
 MAX_NOTE_CHARS = 4000
 MAX_FLAG_REASON_CHARS = 200
+MARKS_CHUNK = 500  # sender ids per IN (...) list
 
 
 class AnnotationError(ValueError):
@@ -66,44 +69,65 @@ class ConversationMarks:
         return Counter(tag for tags in self.tags.values() for tag in tags)
 
 
-def load_marks(engine: Engine) -> ConversationMarks:
+def load_marks(engine: Engine, sender_ids: Sequence[str]) -> ConversationMarks:
+    """The marks of these conversations (a page of the list, a chunk of an export):
+    a few queries per chunk, never every conversation's marks."""
     marks = ConversationMarks()
     with session_scope(engine) as session:
-        for sender_id, by, at in session.execute(
-            sa.select(
-                ConversationReview.sender_id,
-                ConversationReview.reviewed_by,
-                ConversationReview.reviewed_at,
-            )
-        ):
-            marks.reviewed[sender_id] = (by, at)
-        for sender_id, tag in session.execute(
-            sa.select(ConversationTag.sender_id, ConversationTag.tag)
-        ):
-            marks.tags[sender_id].add(tag)
-        for sender_id, urgency, status, reason in session.execute(
-            sa.select(
-                HandoffRequest.sender_id,
-                HandoffRequest.urgency,
-                HandoffRequest.status,
-                HandoffRequest.reason,
-            )
-        ):
-            mark = marks.handoffs.setdefault(sender_id, HandoffMark())
-            mark.urgent |= urgency == "urgent"
-            mark.open += status == "open"
-            mark.reasons.add(reason)
-        for sender_id, count in session.execute(
-            sa.select(MessageFlag.sender_id, sa.func.count()).group_by(MessageFlag.sender_id)
-        ):
-            marks.flags[sender_id] = int(count)
-        for sender_id, count in session.execute(
-            sa.select(ConversationNote.sender_id, sa.func.count()).group_by(
-                ConversationNote.sender_id
-            )
-        ):
-            marks.notes[sender_id] = int(count)
+        for start in range(0, len(sender_ids), MARKS_CHUNK):
+            _load_marks(session, marks, list(sender_ids[start : start + MARKS_CHUNK]))
     return marks
+
+
+def _load_marks(session: Session, marks: ConversationMarks, chunk: list[str]) -> None:
+    for sender_id, by, at in session.execute(
+        sa.select(
+            ConversationReview.sender_id,
+            ConversationReview.reviewed_by,
+            ConversationReview.reviewed_at,
+        ).where(ConversationReview.sender_id.in_(chunk))
+    ):
+        marks.reviewed[sender_id] = (by, at)
+    for sender_id, tag in session.execute(
+        sa.select(ConversationTag.sender_id, ConversationTag.tag).where(
+            ConversationTag.sender_id.in_(chunk)
+        )
+    ):
+        marks.tags[sender_id].add(tag)
+    for sender_id, urgency, status, reason in session.execute(
+        sa.select(
+            HandoffRequest.sender_id,
+            HandoffRequest.urgency,
+            HandoffRequest.status,
+            HandoffRequest.reason,
+        ).where(HandoffRequest.sender_id.in_(chunk))
+    ):
+        mark = marks.handoffs.setdefault(sender_id, HandoffMark())
+        mark.urgent |= urgency == "urgent"
+        mark.open += status == "open"
+        mark.reasons.add(reason)
+    for sender_id, count in session.execute(
+        sa.select(MessageFlag.sender_id, sa.func.count())
+        .where(MessageFlag.sender_id.in_(chunk))
+        .group_by(MessageFlag.sender_id)
+    ):
+        marks.flags[sender_id] = int(count)
+    for sender_id, count in session.execute(
+        sa.select(ConversationNote.sender_id, sa.func.count())
+        .where(ConversationNote.sender_id.in_(chunk))
+        .group_by(ConversationNote.sender_id)
+    ):
+        marks.notes[sender_id] = int(count)
+
+
+def all_tags(engine: Engine) -> list[str]:
+    """Every tag in use, for the filter form's suggestions (a tag vocabulary is small)."""
+    with session_scope(engine) as session:
+        return list(
+            session.execute(
+                sa.select(ConversationTag.tag.distinct()).order_by(ConversationTag.tag)
+            ).scalars()
+        )
 
 
 # -------------------------------------------------------------------- one conversation

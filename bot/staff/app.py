@@ -23,12 +23,12 @@ from bot.db import engine_for
 from bot.staff.auth import UserStore
 from bot.staff.config import StaffConfig
 from bot.staff.context import StaffApp
-from bot.staff.conversations import ConversationIndex
 from bot.staff.events import tracker_engine
 from bot.staff.middleware import StaffGuard
 from bot.staff.retention import retention_task
 from bot.staff.routes import admin, conversations, dashboard, handoffs, health, login, nlu
 from bot.staff.sessions import SessionStore
+from bot.staff.store import ConversationStore, feed_task
 from bot.staff.views import build_environment, render
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def create_app(settings: Settings | None = None, config: StaffConfig | None = No
         config=config,
         app_engine=app_engine,
         tracker_engine=tracker,
-        index=ConversationIndex(tracker, config.secret_key),
+        index=ConversationStore(app_engine, tracker, config.secret_key),
         sessions=sessions,
         users=UserStore(app_engine),
     )
@@ -53,11 +53,14 @@ def create_app(settings: Settings | None = None, config: StaffConfig | None = No
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         sessions.delete_expired()
-        if not config.run_retention_task:
-            yield
-            return
-        async with retention_task(app_engine, tracker, config.retention_days, config.secret_key):
-            yield
+        async with feed_task(staff.index):
+            if not config.run_retention_task:
+                yield
+                return
+            async with retention_task(
+                app_engine, tracker, config.retention_days, config.secret_key
+            ):
+                yield
 
     routes = [
         *dashboard.routes,

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from bot.staff import audit
 from bot.staff.auth import CurrentUser, DeviceTokens, LoginLimiter, UserStore
 from bot.staff.config import StaffConfig
-from bot.staff.conversations import ConversationIndex
 from bot.staff.domain import DomainInfo, load_domain
 from bot.staff.sessions import SessionStore
+from bot.staff.store import ConversationStore
 
 
 @dataclass
@@ -22,7 +22,7 @@ class StaffApp:
     config: StaffConfig
     app_engine: Engine
     tracker_engine: Engine
-    index: ConversationIndex
+    index: ConversationStore  # the conversation store's feed and lookups
     sessions: SessionStore
     users: UserStore
     limiter: LoginLimiter = field(default_factory=LoginLimiter)

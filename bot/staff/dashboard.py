@@ -12,7 +12,9 @@ from sqlalchemy.engine import Engine
 
 from bot.db import session_scope
 from bot.handoff import HandoffRequest
-from bot.staff.conversations import FALLBACK_INTENT, ConversationSummary
+from bot.staff.conversations import FALLBACK_INTENT
+from bot.staff.models import ConversationReview
+from bot.staff.store import conversations_t, messages_t
 
 PERIODS = (7, 30, 90)
 
@@ -32,45 +34,84 @@ class DashboardStats:
 
 
 def compute(
-    conversations: list[ConversationSummary],
     app_engine: Engine,
     tz: ZoneInfo,
     period_days: int,
     today: date | None = None,
 ) -> DashboardStats:
+    """The dashboard's numbers, each one GROUP BY over the store's indexed tables."""
     today = today or datetime.now(tz).date()
     first_day = today - timedelta(days=period_days - 1)
-    start = datetime.combine(first_day, time.min, tz)
-    start_ts = start.timestamp()
     days = [first_day + timedelta(days=n) for n in range(period_days)]
-    started: Counter[date] = Counter()
-    messages: Counter[date] = Counter()
-    fallbacks: Counter[date] = Counter()
-    intents: Counter[str] = Counter()
-    in_period = 0
-    for summary in conversations:
-        if summary.last_ts < start_ts:
-            continue
-        in_period += 1
-        if summary.first_ts >= start_ts:
-            started[datetime.fromtimestamp(summary.first_ts, tz).date()] += 1
-        for message in summary.messages:
-            if message.timestamp < start_ts:
-                continue
-            day = datetime.fromtimestamp(message.timestamp, tz).date()
-            messages[day] += 1
-            fallbacks[day] += message.intent == FALLBACK_INTENT
-            if message.intent:
-                intents[message.intent] += 1
+    # Day boundaries in the clinic's time zone (a DST day is 23 or 25 hours long).
+    bounds = [datetime.combine(d, time.min, tz).timestamp() for d in days]
+    bounds.append(datetime.combine(today + timedelta(days=1), time.min, tz).timestamp())
+    start_ts = bounds[0]
+    # One row per day, for range joins that use the timestamp indexes (a UNION ALL,
+    # since SQLite's VALUES cannot name its columns).
+    day_table = sa.union_all(
+        *(
+            sa.select(
+                sa.literal(n, sa.Integer).label("day"),
+                sa.literal(bounds[n], sa.Float).label("low"),
+                sa.literal(bounds[n + 1], sa.Float).label("high"),
+            )
+            for n in range(period_days)
+        )
+    ).subquery("days")
+    conv = conversations_t.c
+    msg = messages_t.c
+    with app_engine.connect() as conn:
+        in_period = conn.execute(
+            sa.select(sa.func.count()).where(conv.user_messages > 0, conv.last_ts >= start_ts)
+        ).scalar_one()
+        started: Counter[int] = Counter()
+        for day, count in conn.execute(
+            sa.select(day_table.c.day, sa.func.count())
+            .select_from(day_table)
+            .join(
+                conversations_t,
+                sa.and_(
+                    conv.first_ts >= day_table.c.low,
+                    conv.first_ts < day_table.c.high,
+                    conv.user_messages > 0,
+                ),
+            )
+            .group_by(day_table.c.day)
+        ):
+            started[int(day)] = int(count)
+        messages: Counter[int] = Counter()
+        fallbacks: Counter[int] = Counter()
+        intents: Counter[str] = Counter()
+        for day, intent, count in conn.execute(
+            sa.select(day_table.c.day, msg.intent, sa.func.count())
+            .select_from(day_table)
+            .join(
+                messages_t,
+                sa.and_(
+                    msg.kind == "user",
+                    msg.timestamp >= day_table.c.low,
+                    msg.timestamp < day_table.c.high,
+                ),
+            )
+            .group_by(day_table.c.day, msg.intent)
+        ):
+            messages[int(day)] += int(count)
+            if intent == FALLBACK_INTENT:
+                fallbacks[int(day)] += int(count)
+            if intent:
+                intents[intent] += int(count)
     total_messages = sum(messages.values())
-    reasons, urgent = _handoffs(app_engine, start.astimezone(timezone.utc).replace(tzinfo=None))
+    start_utc = datetime.fromtimestamp(start_ts, timezone.utc).replace(tzinfo=None)
+    reasons, urgent = _handoffs(app_engine, start_utc)
     return DashboardStats(
         period_days=period_days,
-        conversations=in_period,
+        conversations=int(in_period),
         user_messages=total_messages,
-        per_day=[(d.isoformat(), float(started[d])) for d in days],
+        per_day=[(d.isoformat(), float(started[n])) for n, d in enumerate(days)],
         fallback_per_day=[
-            (d.isoformat(), fallbacks[d] / messages[d] if messages[d] else 0.0) for d in days
+            (d.isoformat(), fallbacks[n] / messages[n] if messages[n] else 0.0)
+            for n, d in enumerate(days)
         ],
         top_intents=[(name, float(count)) for name, count in intents.most_common(10)],
         fallback_rate=(sum(fallbacks.values()) / total_messages) if total_messages else None,
@@ -78,6 +119,20 @@ def compute(
         handoffs=sum(reasons.values()),
         urgent_handoffs=urgent,
     )
+
+
+def unreviewed(app_engine: Engine) -> int:
+    """Conversations with patient messages that nobody has marked reviewed."""
+    conv = conversations_t.c
+    reviewed = ConversationReview.__table__.c.sender_id
+    with app_engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).where(
+                    conv.user_messages > 0, sa.not_(conv.sender_id.in_(sa.select(reviewed)))
+                )
+            ).scalar_one()
+        )
 
 
 def _handoffs(engine: Engine, since: datetime) -> tuple[Counter[str], int]:

@@ -1,20 +1,34 @@
-"""Conversation list filters: parsed from the URL, applied to summaries, faceted.
+"""Conversation list filters: parsed from the URL, run as SQL on the store, faceted.
 
 The URL is the whole state of the list (datasette style), so any view can be
 bookmarked, shared in a message, or fetched as `.json` / `.csv` with the same query.
+Every filter is a SQL condition on the conversation store (bot/staff/store.py), and
+every list a query with a LIMIT, so no request reads all conversations into memory.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from bot.staff.annotations import ConversationMarks, HandoffMark
-from bot.staff.conversations import ConversationSummary
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.handoff import HandoffRequest
+from bot.staff.annotations import HandoffMark
+from bot.staff.models import ConversationReview, ConversationTag
+from bot.staff.store import (
+    CONVERSATION_COLUMNS,
+    ConversationRow,
+    conversations_t,
+    messages_t,
+    search_match,
+    terms_t,
+)
 
 SORTS = {
     "recent": "most recent first",
@@ -123,12 +137,8 @@ def _bounded_int(raw: str | None, default: int, low: int, high: int) -> int:
         return default
 
 
-def handoff_state(summary: ConversationSummary, marks: ConversationMarks) -> str:
-    """urgent, requested (a handoff without urgency) or none."""
-    return handoff_state_of(summary, marks.handoffs.get(summary.sender_id))
-
-
-def handoff_state_of(summary: ConversationSummary, mark: HandoffMark | None) -> str:
+def handoff_state_of(summary: ConversationRow, mark: HandoffMark | None) -> str:
+    """urgent, requested (a handoff without urgency) or none: one conversation."""
     if summary.urgent_intent or (mark is not None and mark.urgent):
         return "urgent"
     if summary.human_intent or mark is not None:
@@ -136,63 +146,134 @@ def handoff_state_of(summary: ConversationSummary, mark: HandoffMark | None) -> 
     return "none"
 
 
-def _predicates(
-    flt: ConversationFilter, marks: ConversationMarks, tz: ZoneInfo, redacted: bool
-) -> list[Callable[[ConversationSummary], bool]]:
-    checks: list[Callable[[ConversationSummary], bool]] = []
+# ----------------------------------------------------------------------------- as SQL
+
+conv = conversations_t.c
+handoffs_t = HandoffRequest.__table__
+reviews_t = ConversationReview.__table__
+tags_t = ConversationTag.__table__
+LISTED = conv.user_messages > 0  # conversations in which the patient wrote
+
+
+def handoff_state_sql() -> sa.ColumnElement[str]:
+    """`handoff_state_of` for every row of a query on staff_conversations."""
+    urgent_request = conv.sender_id.in_(
+        sa.select(handoffs_t.c.sender_id).where(handoffs_t.c.urgency == "urgent")
+    )
+    any_request = conv.sender_id.in_(sa.select(handoffs_t.c.sender_id))
+    return sa.case(
+        (sa.or_(conv.urgent_intent, urgent_request), "urgent"),
+        (sa.or_(conv.human_intent, any_request), "requested"),
+        else_="none",
+    )
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def conditions(
+    flt: ConversationFilter, tz: ZoneInfo, dialect: str, redacted: bool
+) -> list[sa.ColumnElement[bool]]:
+    """The filter as SQL conditions on staff_conversations; `redacted` for roles that
+    may not see contact details, so they cannot find a conversation by a phone number
+    or a name typed into the contact form."""
+    checks: list[sa.ColumnElement[bool]] = [LISTED]
     start, end = flt.date_bounds(tz)
     if start is not None:
-        checks.append(lambda s: s.last_ts >= start)
+        checks.append(conv.last_ts >= start)
     if end is not None:
-        checks.append(lambda s: s.first_ts < end)
-    if flt.channel:
-        checks.append(lambda s: flt.channel in s.channels)
-    if flt.intent:
-        checks.append(lambda s: flt.intent in s.intents)
-    if flt.action:
-        checks.append(lambda s: flt.action in s.actions)
+        checks.append(conv.first_ts < end)
+    for kind in ("channel", "intent", "action"):
+        value = getattr(flt, kind)
+        if value:
+            checks.append(
+                conv.sender_id.in_(
+                    sa.select(terms_t.c.sender_id).where(
+                        terms_t.c.kind == kind, terms_t.c.value == value
+                    )
+                )
+            )
     if flt.min_conf is not None or flt.max_conf is not None:
         low = flt.min_conf if flt.min_conf is not None else 0.0
         high = flt.max_conf if flt.max_conf is not None else 1.0
-        checks.append(lambda s: any(low <= c <= high for c in s.confidences()))
+        checks.append(
+            sa.exists().where(
+                messages_t.c.sender_id == conv.sender_id,
+                messages_t.c.kind == "user",
+                messages_t.c.confidence.between(low, high),
+            )
+        )
     if flt.fallback:
-        checks.append(lambda s: s.fallback == (flt.fallback == "yes"))
+        checks.append(conv.fallback.is_(flt.fallback == "yes"))
     if flt.handoff == "any":
-        checks.append(lambda s: handoff_state(s, marks) != "none")
+        checks.append(handoff_state_sql() != "none")
     elif flt.handoff:
-        checks.append(lambda s: handoff_state(s, marks) == flt.handoff)
+        checks.append(handoff_state_sql() == flt.handoff)
     if flt.reviewed:
-        checks.append(lambda s: (s.sender_id in marks.reviewed) == (flt.reviewed == "yes"))
+        reviewed = conv.sender_id.in_(sa.select(reviews_t.c.sender_id))
+        checks.append(reviewed if flt.reviewed == "yes" else sa.not_(reviewed))
     if flt.tag:
-        checks.append(lambda s: flt.tag in marks.tags.get(s.sender_id, ()))
+        checks.append(
+            conv.sender_id.in_(sa.select(tags_t.c.sender_id).where(tags_t.c.tag == flt.tag))
+        )
     if flt.q:
-        needle = flt.q.casefold()
-        checks.append(lambda s: needle in s.search_text(redacted))
+        match = search_match(flt.q, dialect, redacted)
+        found: list[sa.ColumnElement[bool]] = []
+        if match is not None:
+            found.append(conv.sender_id.in_(sa.select(messages_t.c.sender_id).where(match)))
+        if not redacted:
+            # Staff who see contacts may paste a sender id (or part of one).
+            needle = "%" + _escape_like(flt.q.casefold()) + "%"
+            found.append(sa.func.lower(conv.sender_id).like(needle, escape="\\"))
+        checks.append(sa.or_(*found) if found else sa.false())
     return checks
 
 
-def apply(
-    flt: ConversationFilter,
-    conversations: Iterable[ConversationSummary],
-    marks: ConversationMarks,
-    tz: ZoneInfo,
-    redacted: bool = False,
-) -> list[ConversationSummary]:
-    checks = _predicates(flt, marks, tz, redacted)
-    matched = [s for s in conversations if all(check(s) for check in checks)]
+def _order(flt: ConversationFilter) -> list[Any]:
     if flt.sort == "oldest":
-        matched.sort(key=lambda s: s.last_ts)
-    elif flt.sort == "longest":
-        matched.sort(key=lambda s: (-s.user_message_count, -s.last_ts))
-    elif flt.sort == "confidence":
-        matched.sort(key=lambda s: (_conf_key(s.min_confidence), -s.last_ts))
-    else:
-        matched.sort(key=lambda s: s.last_ts, reverse=True)
-    return matched
+        return [conv.last_ts.asc(), conv.sender_id]
+    if flt.sort == "longest":
+        return [conv.user_messages.desc(), conv.last_ts.desc(), conv.sender_id]
+    if flt.sort == "confidence":
+        return [conv.min_confidence.is_(None), conv.min_confidence.asc(), conv.last_ts.desc()]
+    return [conv.last_ts.desc(), conv.sender_id]
 
 
-def _conf_key(value: float | None) -> float:
-    return 2.0 if value is None else value
+@dataclass
+class ListQuery:
+    """One filtered list: its SQL conditions and what runs on them."""
+
+    flt: ConversationFilter
+    where: list[sa.ColumnElement[bool]]
+
+    @classmethod
+    def build(
+        cls, flt: ConversationFilter, tz: ZoneInfo, dialect: str, redacted: bool
+    ) -> ListQuery:
+        return cls(flt, conditions(flt, tz, dialect, redacted))
+
+    @property
+    def unfiltered(self) -> bool:
+        return len(self.where) == 1
+
+    def count(self, conn: Connection) -> int:
+        query = sa.select(sa.func.count()).select_from(conversations_t).where(*self.where)
+        return int(conn.execute(query).scalar_one())
+
+    def select(self, offset: int = 0, limit: int | None = None) -> sa.Select:
+        """The matching conversations in the filter's order, with their handoff state."""
+        query = (
+            sa.select(*CONVERSATION_COLUMNS, handoff_state_sql().label("handoff"))
+            .where(*self.where)
+            .order_by(*_order(self.flt))
+        )
+        if limit is not None:
+            query = query.offset(offset).limit(limit)
+        return query
+
+    def senders(self) -> sa.Select:
+        return sa.select(conv.sender_id).where(*self.where)
 
 
 # ----------------------------------------------------------------------------- facets
@@ -213,31 +294,73 @@ class Facet:
     values: list[FacetValue]
 
 
-def facets(
-    flt: ConversationFilter, matched: list[ConversationSummary], marks: ConversationMarks
-) -> list[Facet]:
-    """Counts of the matched conversations by channel, intent, tag and state."""
-    counters: dict[str, Counter[str]] = {
-        name: Counter() for name in ("channel", "intent", "tag", "reviewed", "handoff", "fallback")
-    }
-    for s in matched:
-        counters["channel"].update(s.channels)
-        counters["intent"].update(s.intents.keys())
-        counters["tag"].update(marks.tags.get(s.sender_id, ()))
-        counters["reviewed"]["yes" if s.sender_id in marks.reviewed else "no"] += 1
-        counters["handoff"][handoff_state(s, marks)] += 1
-        counters["fallback"]["yes" if s.fallback else "no"] += 1
-    labels = {
-        "channel": "Channel",
-        "intent": "Intent",
-        "tag": "Tag",
-        "reviewed": "Reviewed",
-        "handoff": "Handoff",
-        "fallback": "Had fallback",
-    }
+FACET_LABELS = {
+    "channel": "Channel",
+    "intent": "Intent",
+    "tag": "Tag",
+    "reviewed": "Reviewed",
+    "handoff": "Handoff",
+    "fallback": "Had fallback",
+}
+
+
+def facet_counts(
+    conn: Connection, query: ListQuery, total: int
+) -> dict[str, list[tuple[str, int]]]:
+    """Counts of the matched conversations by channel, intent, tag and state, each a
+    GROUP BY with a LIMIT."""
+    matched = query.senders()
+    counts: dict[str, list[tuple[str, int]]] = {}
+    for kind in ("channel", "intent"):
+        number = sa.func.count().label("n")
+        select = sa.select(terms_t.c.value, number).where(terms_t.c.kind == kind)
+        if not query.unfiltered:  # terms only exist for conversations with messages
+            select = select.where(terms_t.c.sender_id.in_(matched))
+        counts[kind] = _top(conn, select.group_by(terms_t.c.value))
+    number = sa.func.count().label("n")
+    counts["tag"] = _top(
+        conn,
+        sa.select(tags_t.c.tag, number)
+        .where(tags_t.c.sender_id.in_(matched))
+        .group_by(tags_t.c.tag),
+    )
+    reviewed = int(
+        conn.execute(
+            sa.select(sa.func.count()).where(reviews_t.c.sender_id.in_(matched))
+        ).scalar_one()
+    )
+    counts["reviewed"] = [("yes", reviewed), ("no", total - reviewed)]
+    state = handoff_state_sql().label("state")
+    counts["handoff"] = [
+        (row.state, int(row.n))
+        for row in conn.execute(
+            sa.select(state, sa.func.count().label("n")).where(*query.where).group_by(state)
+        )
+    ]
+    counts["fallback"] = [
+        ("yes" if row.fallback else "no", int(row.n))
+        for row in conn.execute(
+            sa.select(conv.fallback, sa.func.count().label("n"))
+            .where(*query.where)
+            .group_by(conv.fallback)
+        )
+    ]
+    return counts
+
+
+def _top(conn: Connection, select: sa.Select) -> list[tuple[str, int]]:
+    rows = conn.execute(
+        select.order_by(sa.literal_column("n").desc(), sa.literal_column("1")).limit(FACET_LIMIT)
+    )
+    return [(str(row[0]), int(row[1])) for row in rows]
+
+
+def facets(flt: ConversationFilter, counts: dict[str, list[tuple[str, int]]]) -> list[Facet]:
+    """Facet links for counts from `facet_counts`: each toggles its value in the URL."""
     result = []
-    for name, counter in counters.items():
+    for name, label in FACET_LABELS.items():
         current = getattr(flt, name)
+        ranked = sorted((pair for pair in counts.get(name, []) if pair[1]), key=lambda p: -p[1])
         values = [
             FacetValue(
                 value=value,
@@ -245,8 +368,8 @@ def facets(
                 selected=value == current,
                 href=flt.query(**{name: "" if value == current else value}),
             )
-            for value, count in counter.most_common(FACET_LIMIT)
+            for value, count in ranked[:FACET_LIMIT]
         ]
         if values:
-            result.append(Facet(name, labels[name], values))
+            result.append(Facet(name, label, values))
     return result

@@ -6,40 +6,19 @@ import json
 from dataclasses import dataclass
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from bot.db import session_scope
-from bot.staff.conversations import (
-    FALLBACK_INTENT,
-    ConversationIndex,
-    IndexedMessage,
-    TranscriptEvent,
-    load_event,
-)
+from bot.staff.conversations import FALLBACK_INTENT, TranscriptEvent, load_event
 from bot.staff.domain import DomainInfo
 from bot.staff.models import NluCorrection, utcnow
+from bot.staff.store import IndexedMessage, conversations_t, indexed_message, messages_t
 
 STATUSES = ("pending", "handled", "all")
 
 
 class InboxError(ValueError):
     """A decision that cannot be recorded; the message says why."""
-
-
-def needs_review(message: IndexedMessage, threshold: float) -> bool:
-    # Form answers (names, phone numbers) are not language to learn from, and
-    # "/intent" texts are button payloads, classified with certainty.
-    if message.in_form or message.text.startswith("/") or not message.text.strip():
-        return False
-    if message.intent == FALLBACK_INTENT:
-        return True
-    return message.confidence is not None and message.confidence < threshold
-
-
-def corrections_by_message(engine: Engine) -> dict[tuple[str, int], NluCorrection]:
-    with session_scope(engine) as session:
-        rows = session.execute(sa.select(NluCorrection)).scalars()
-        return {(c.sender_id, c.event_id): c for c in rows}
 
 
 @dataclass(frozen=True)
@@ -49,24 +28,60 @@ class InboxQuery:
     intent: str = ""
 
 
+def _conditions(query: InboxQuery) -> list[sa.ColumnElement[bool]]:
+    m = messages_t.c
+    # review_score is NULL for what is never reviewed (form answers, button payloads,
+    # bot texts) and below every threshold for a fallback: see store._review_score.
+    checks: list[sa.ColumnElement[bool]] = [m.review_score < query.threshold]
+    if query.intent:
+        checks.append(m.intent == query.intent)
+    handled = sa.exists().where(
+        NluCorrection.sender_id == m.sender_id, NluCorrection.event_id == m.event_id
+    )
+    if query.status == "pending":
+        checks.append(sa.not_(handled))
+    elif query.status == "handled":
+        checks.append(handled)
+    return checks
+
+
+def count_messages(conn: Connection, query: InboxQuery) -> int:
+    return int(
+        conn.execute(
+            sa.select(sa.func.count()).select_from(messages_t).where(*_conditions(query))
+        ).scalar_one()
+    )
+
+
 def select_messages(
-    index: ConversationIndex,
-    corrections: dict[tuple[str, int], NluCorrection],
-    query: InboxQuery,
+    conn: Connection, query: InboxQuery, offset: int, limit: int
 ) -> list[IndexedMessage]:
-    """Matching messages, newest first."""
-    picked = []
-    for message in index.messages():
-        if not needs_review(message, query.threshold):
-            continue
-        if query.intent and message.intent != query.intent:
-            continue
-        handled = (message.sender_id, message.event_id) in corrections
-        if (query.status == "pending" and handled) or (query.status == "handled" and not handled):
-            continue
-        picked.append(message)
-    picked.sort(key=lambda m: (m.timestamp, m.event_id), reverse=True)
-    return picked
+    """A page of the matching messages, newest first."""
+    rows = conn.execute(
+        sa.select(messages_t, conversations_t.c.ref)
+        .join(conversations_t, conversations_t.c.sender_id == messages_t.c.sender_id)
+        .where(*_conditions(query))
+        .order_by(messages_t.c.timestamp.desc(), messages_t.c.event_id.desc())
+        .offset(offset)
+        .limit(limit)
+    ).all()
+    return [indexed_message(row, row.ref) for row in rows]
+
+
+def corrections_for(
+    engine: Engine, messages: list[IndexedMessage]
+) -> dict[tuple[str, int], NluCorrection]:
+    """The staff decisions on these messages (a page of the inbox)."""
+    if not messages:
+        return {}
+    wanted = {(m.sender_id, m.event_id) for m in messages}
+    with session_scope(engine) as session:
+        rows = session.execute(
+            sa.select(NluCorrection).where(
+                NluCorrection.event_id.in_([m.event_id for m in messages])
+            )
+        ).scalars()
+        return {(c.sender_id, c.event_id): c for c in rows if (c.sender_id, c.event_id) in wanted}
 
 
 def classifier_guess(event: TranscriptEvent, domain: DomainInfo) -> str | None:

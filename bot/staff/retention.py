@@ -1,9 +1,10 @@
 """Deleting conversations: the retention period, and a patient's deletion request.
 
 Both databases are touched: Rasa's `events` rows, and every row of ours that holds
-or points at that conversation (reviews, tags, notes, flags, NLU corrections,
-handoff requests). Audit rows are kept, for accountability, but their target is
-replaced by an opaque reference once the conversation is gone.
+or points at that conversation (the conversation store's summaries, messages and
+search index, reviews, tags, notes, flags, NLU corrections, handoff requests). Audit
+rows are kept, for accountability, but their target is replaced by an opaque
+reference once the conversation is gone.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from bot.staff.models import (
     MessageFlag,
     NluCorrection,
 )
+from bot.staff.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
@@ -112,11 +114,20 @@ def delete_sender(
 ) -> DeletionReport:
     """A patient's deletion request: everything stored about this conversation."""
     report = DeletionReport()
+    deleted: list[int] = []
     if has_events_table(tracker_engine):
         with tracker_engine.begin() as conn:
+            deleted = list(
+                conn.execute(sa.select(events.c.id).where(events.c.sender_id == sender_id))
+                .scalars()
+                .all()
+            )
             result = conn.execute(sa.delete(events).where(events.c.sender_id == sender_id))
             report.events = int(result.rowcount or 0)
+    store = ConversationStore(app_engine, tracker_engine, secret)
     with session_scope(app_engine) as session:
+        store.forget(session.connection(), [sender_id])
+        store.tracker_rows_deleted(session.connection(), deleted)
         forget_senders(session, [sender_id], secret, report)
         report.conversations = 1 if report.events or report.rows else 0
         audit.record(
@@ -162,7 +173,11 @@ def purge_older_than(
             emptied = set(touched) - remaining
         report.events = len(old_events)
         report.conversations = len(emptied)
+    store = ConversationStore(app_engine, tracker_engine, secret)
     with session_scope(app_engine) as session:
+        store.forget(session.connection(), emptied)
+        store.reindex(session.connection(), {sender for _, sender in old_events} - emptied)
+        store.tracker_rows_deleted(session.connection(), [event_id for event_id, _ in old_events])
         # A handoff still open or being handled outlives its conversation's messages:
         # the patient is waiting for a call. Closed ones go once they are old enough.
         forget_senders(session, emptied, secret, report, CONVERSATION_MODELS)

@@ -9,7 +9,9 @@ import logging
 import pytest
 import sqlalchemy as sa
 
-from bot.staff.conversations import ConversationIndex, build_transcript, load_events
+from bot.db import engine_for
+from bot.staff.conversations import build_transcript, load_events
+from bot.staff.store import ConversationStore
 from tests.staff.tracker_builder import SQLEvent
 
 # (type_name, data, timestamp, intent_name): shapes seen from hostile REST bodies and
@@ -56,13 +58,15 @@ def bad(tracker, sample) -> str:  # type: ignore[no-untyped-def]
 
 
 def test_index_tolerates_every_bad_row(config, bad, caplog) -> None:  # type: ignore[no-untyped-def]
-    index = ConversationIndex(sa.create_engine(config.tracker_db_url), config.secret_key)
-    with caplog.at_level(logging.WARNING, logger="bot.staff.conversations"):
+    index = ConversationStore(
+        engine_for(config.app_db_url), sa.create_engine(config.tracker_db_url), config.secret_key
+    )
+    with caplog.at_level(logging.WARNING, logger="bot.staff.store"):
         index.refresh()
         index.refresh()  # the same bad rows again: no new warnings
     summary = index.get(bad)
     assert summary is not None
-    texts = [m.text for m in summary.messages]
+    texts = [m.text for m in index.messages(bad)]
     assert "a normal question" in texts and "and another" in texts
     assert all(isinstance(channel, str) for channel in summary.channels)
     assert all(isinstance(intent, str) for intent in summary.intents)

@@ -12,11 +12,11 @@ from bot import PROJECT_ROOT
 from bot.db import engine_for
 from bot.staff import auth, charts
 from bot.staff.config import load_or_create_secret
-from bot.staff.conversations import ConversationIndex
 from bot.staff.dashboard import compute
 from bot.staff.domain import load_domain
 from bot.staff.events import tracker_engine
 from bot.staff.redact import redact, redact_text
+from bot.staff.store import ConversationStore
 
 
 @pytest.mark.parametrize(
@@ -77,9 +77,9 @@ def test_charts_are_inline_svg_with_escaped_labels() -> None:
 
 
 def test_dashboard_numbers(config, sample) -> None:
-    index = ConversationIndex(tracker_engine(config.tracker_db_url), "s")
-    index.refresh()
-    stats = compute(index.conversations(), engine_for(config.app_db_url), config.tz, 7)
+    app = engine_for(config.app_db_url)
+    ConversationStore(app, tracker_engine(config.tracker_db_url), "s").refresh()
+    stats = compute(app, config.tz, 7)
     assert stats.conversations == 3
     assert stats.user_messages == 5
     assert stats.fallback_rate == pytest.approx(1 / 5)

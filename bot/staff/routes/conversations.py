@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -16,29 +18,25 @@ from bot.staff.annotations import (
     AnnotationError,
     ConversationMarks,
     HandoffMark,
+    all_tags,
     load_detail,
     load_marks,
 )
 from bot.staff.auth import CurrentUser
 from bot.staff.context import StaffApp, audit_request, current_user, staff_app
-from bot.staff.conversations import (
-    ConversationSummary,
-    Turn,
-    build_transcript,
-    hide_form_answers,
-    load_events,
-)
+from bot.staff.conversations import Turn, build_transcript, hide_form_answers, load_events
 from bot.staff.facts_lookup import facts_for_turns
 from bot.staff.filters import (
     SORTS,
     ConversationFilter,
-    apply,
+    ListQuery,
+    facet_counts,
     facets,
-    handoff_state,
     handoff_state_of,
 )
 from bot.staff.nlu_inbox import classifier_guess
 from bot.staff.redact import redact, redact_text
+from bot.staff.store import ConversationRow, conversation_row, intents_of
 from bot.staff.views import (
     conversation_label,
     conversation_url,
@@ -67,10 +65,11 @@ CSV_COLUMNS = (
     "first_message",
     "url",
 )
+EXPORT_CHUNK = 500  # conversations per read of a streamed export
 
 
 def _row(
-    summary: ConversationSummary, marks: ConversationMarks, user: CurrentUser
+    summary: ConversationRow, handoff: str, marks: ConversationMarks, user: CurrentUser
 ) -> dict[str, Any]:
     review = marks.reviewed.get(summary.sender_id)
     first_message = summary.first_text
@@ -83,10 +82,10 @@ def _row(
         "first_at": iso(summary.first_ts),
         "last_at": iso(summary.last_ts),
         "user_messages": summary.user_message_count,
-        "intents": sorted(summary.intents),
+        "intents": summary.intents,
         "min_confidence": summary.min_confidence,
         "fallback": summary.fallback,
-        "handoff": handoff_state(summary, marks),
+        "handoff": handoff,
         "reviewed": review is not None,
         "reviewed_by": review[0] if review else None,
         "tags": sorted(marks.tags.get(summary.sender_id, ())),
@@ -96,29 +95,48 @@ def _row(
     }
 
 
-def _query(request: Request) -> dict[str, Any]:
+def _rows(
+    conn: Connection, staff: StaffApp, found: Sequence[Any], user: CurrentUser
+) -> list[dict[str, Any]]:
+    """List rows for a page (or an export chunk) of conversations: intents and marks
+    are read for these conversations only."""
+    senders = [r.sender_id for r in found]
+    intents = intents_of(conn, senders)
+    marks = load_marks(staff.app_engine, senders)
+    return [
+        _row(conversation_row(r, intents.get(r.sender_id, [])), r.handoff, marks, user)
+        for r in found
+    ]
+
+
+def _list_query(request: Request) -> tuple[StaffApp, ListQuery, list[str]]:
     staff = staff_app(request)
-    user = current_user(request)
     staff.index.refresh()
-    marks = load_marks(staff.app_engine)
     flt, errors = ConversationFilter.from_params(request.query_params)
-    matched = apply(
-        flt, staff.index.conversations(), marks, staff.config.tz, redacted=not user.sees_contacts
-    )
-    pages = max(1, math.ceil(len(matched) / flt.size))
-    page = min(flt.page, pages)
-    start = (page - 1) * flt.size
+    redacted = not current_user(request).sees_contacts
+    query = ListQuery.build(flt, staff.config.tz, staff.app_engine.dialect.name, redacted)
+    return staff, query, errors
+
+
+def _query(request: Request, with_facets: bool = True) -> dict[str, Any]:
+    staff, query, errors = _list_query(request)
+    flt = query.flt
+    with staff.app_engine.connect() as conn:
+        total = query.count(conn)
+        pages = max(1, math.ceil(total / flt.size))
+        page = min(flt.page, pages)
+        found = conn.execute(query.select((page - 1) * flt.size, flt.size)).all()
+        rows = _rows(conn, staff, found, current_user(request))
+        counts = facet_counts(conn, query, total) if with_facets else {}
     return {
         "filter": flt,
         "errors": errors,
-        "matched": matched,
-        "marks": marks,
-        "total": len(matched),
+        "total": total,
         "page": page,
         "pages": pages,
-        "rows": [_row(s, marks, user) for s in matched[start : start + flt.size]],
-        "facets": facets(flt, matched, marks),
-        "all_tags": sorted(marks.all_tags()),
+        "rows": rows,
+        "facets": facets(flt, counts),
+        "all_tags": all_tags(staff.app_engine) if with_facets else [],
     }
 
 
@@ -151,15 +169,31 @@ async def conversation_list_json(request: Request) -> Response:
     )
 
 
+def _export(request: Request) -> tuple[int, Iterator[dict[str, Any]]]:
+    """How many rows match, and the rows, read and written a chunk at a time."""
+    staff, query, _errors = _list_query(request)
+    user = current_user(request)
+    with staff.app_engine.connect() as conn:
+        total = query.count(conn)
+
+    def rows() -> Iterator[dict[str, Any]]:
+        with staff.app_engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(query.select())
+            for found in result.partitions(EXPORT_CHUNK):
+                for row in _rows(conn, staff, found, user):
+                    yield _public(row)
+
+    return total, rows()
+
+
 @require("reviewer")
 async def conversation_list_csv(request: Request) -> Response:
-    data = await run_in_threadpool(_query, request)
-    flt: ConversationFilter = data["filter"]
-    user = current_user(request)
-    # The CSV holds every matching conversation, not one page: it is the export.
-    rows = [_public(_row(s, data["marks"], user)) for s in data["matched"]]
+    total, rows = await run_in_threadpool(_export, request)
+    flt, _errors = ConversationFilter.from_params(request.query_params)
+    # The CSV holds every matching conversation, not one page: it is the export,
+    # streamed so that its size never sits in memory.
     audit_request(
-        request, "export_conversations", None, {"format": "csv", "rows": len(rows), **flt.params()}
+        request, "export_conversations", None, {"format": "csv", "rows": total, **flt.params()}
     )
     return csv_response("conversations.csv", CSV_COLUMNS, rows)
 
@@ -171,7 +205,7 @@ def _public(row: dict[str, Any]) -> dict[str, Any]:
 # ------------------------------------------------------------------------ transcript
 
 
-def _resolve(request: Request) -> tuple[StaffApp, str, ConversationSummary | None]:
+def _resolve(request: Request) -> tuple[StaffApp, str, ConversationRow | None]:
     staff = staff_app(request)
     staff.index.refresh()
     key = request.path_params["key"]
@@ -226,7 +260,7 @@ def _transcript(request: Request) -> dict[str, Any]:
     }
 
 
-def _handoff_state(summary: ConversationSummary | None, handoffs: list) -> str:
+def _handoff_state(summary: ConversationRow | None, handoffs: list) -> str:
     if summary is None:
         return "none"
     mark = HandoffMark(urgent=any(h.urgency == "urgent" for h in handoffs)) if handoffs else None
@@ -280,7 +314,7 @@ def _turn_json(turn: Turn) -> dict[str, Any]:
 
 
 def _back(
-    request: Request, sender_id: str, summary: ConversationSummary | None, **query: str
+    request: Request, sender_id: str, summary: ConversationRow | None, **query: str
 ) -> Response:
     url = conversation_url(sender_id, summary.ref if summary else "", current_user(request))
     anchor = query.pop("anchor", "")

@@ -8,9 +8,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.staff import charts
-from bot.staff.annotations import load_marks
 from bot.staff.context import staff_app
-from bot.staff.dashboard import PERIODS, DashboardStats, compute
+from bot.staff.dashboard import PERIODS, DashboardStats, compute, unreviewed
 from bot.staff.views import render
 
 
@@ -22,21 +21,18 @@ def _stats(request: Request) -> tuple[DashboardStats, int]:
         days = 30
     days = days if days in PERIODS else 30
     staff.index.refresh()
-    conversations = staff.index.conversations()
-    stats = compute(conversations, staff.app_engine, staff.config.tz, days)
-    marks = load_marks(staff.app_engine)
-    unreviewed = sum(1 for c in conversations if c.sender_id not in marks.reviewed)
-    return stats, unreviewed
+    stats = compute(staff.app_engine, staff.config.tz, days)
+    return stats, unreviewed(staff.app_engine)
 
 
 async def dashboard(request: Request) -> Response:
-    stats, unreviewed = await run_in_threadpool(_stats, request)
+    stats, waiting = await run_in_threadpool(_stats, request)
     return render(
         request,
         "dashboard.html",
         stats=stats,
         periods=PERIODS,
-        unreviewed=unreviewed,
+        unreviewed=waiting,
         per_day_chart=charts.column_chart(stats.per_day, "Conversations per day"),
         fallback_chart=charts.column_chart(
             stats.fallback_per_day, "Fallback rate per day", value_format=charts.percent

@@ -44,29 +44,28 @@ def _inbox(request: Request) -> dict[str, Any]:
     user = current_user(request)
     query = _query(request)
     staff.index.refresh()
-    corrections = nlu_inbox.corrections_by_message(staff.app_engine)
-    messages = nlu_inbox.select_messages(staff.index, corrections, query)
     try:
         page = max(1, int(request.query_params.get("page") or 1))
     except ValueError:
         page = 1
-    pages = max(1, math.ceil(len(messages) / PAGE_SIZE))
-    page = min(page, pages)
-    shown = messages[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+    with staff.app_engine.connect() as conn:
+        total = nlu_inbox.count_messages(conn, query)
+        pages = max(1, math.ceil(total / PAGE_SIZE))
+        page = min(page, pages)
+        shown = nlu_inbox.select_messages(conn, query, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    corrections = nlu_inbox.corrections_for(staff.app_engine, shown)
     events = load_user_events(staff.tracker_engine, [m.event_id for m in shown])
     domain = staff.domain
     items = []
     for message in shown:
         event = events.get(message.event_id)
-        summary = staff.index.get(message.sender_id)
-        ref = summary.ref if summary else ""
         items.append(
             {
                 "message": message,
                 "event": event,
                 "guess": nlu_inbox.classifier_guess(event, domain) if event else None,
                 "correction": corrections.get((message.sender_id, message.event_id)),
-                "url": conversation_url(message.sender_id, ref, user),
+                "url": conversation_url(message.sender_id, message.ref, user),
             }
         )
     if not user.sees_contacts:
@@ -78,7 +77,7 @@ def _inbox(request: Request) -> dict[str, Any]:
     return {
         "query": query,
         "items": items,
-        "total": len(messages),
+        "total": total,
         "page": page,
         "pages": pages,
         "page_query": lambda n: "?" + urlencode({**base, "page": n}),
