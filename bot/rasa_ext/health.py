@@ -9,12 +9,13 @@ write the buffered trackers back to the database as soon as a save succeeds agai
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from rasa.core.tracker_store import FailSafeTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
 from bot.channels.pseudonym import pseudonym
 
@@ -74,18 +75,76 @@ _original_retrieve = FailSafeTrackerStore.retrieve
 _installed = False
 
 
+def _write_missing_events(store: SQLTrackerStore, tracker: Any) -> None:
+    """Append the tracker's events that the database doesn't hold, in tracker order.
+
+    Rasa's SQL store appends a tracker's events after as many as the database holds for
+    the current session. A tracker buffered in memory may have started afresh (the
+    database couldn't be read), so counting would skip its first events. Events are
+    matched by timestamp instead: exactly those not yet stored are written, in one
+    transaction. The columns are those SQLTrackerStore.save writes.
+    """
+    events = list(tracker.events)
+    if not events:
+        return
+    table = store.SQLEvent
+    with store.session_scope() as session:
+        stored = {
+            row[0]
+            for row in session.query(table.timestamp).filter(
+                table.sender_id == tracker.sender_id,
+                table.timestamp >= min(e.timestamp for e in events),
+            )
+        }
+        for event in events:
+            if event.timestamp in stored:
+                continue
+            data = event.as_dict()
+            session.add(
+                table(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get("name"),
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                )
+            )
+        session.commit()
+
+
+async def _write_back(store: FailSafeTrackerStore, sender_id: str) -> None:
+    """One buffered conversation into the database (raises if it is still down), then
+    out of memory: the fallback store must not grow with the conversations."""
+    tracker = await store.fallback_tracker_store.retrieve(sender_id)
+    if tracker is not None:
+        database = store._tracker_store
+        if isinstance(database, SQLTrackerStore):
+            _write_missing_events(database, tracker)
+        else:
+            await database.save(tracker)
+        memory = getattr(store.fallback_tracker_store, "store", None)
+        if isinstance(memory, dict):
+            memory.pop(sender_id, None)
+    HEALTH.buffered_senders.discard(sender_id)
+    logger.warning(
+        "Wrote buffered conversation %s back to the tracker store.", pseudonym(sender_id)
+    )
+
+
 async def _flush_buffered(store: FailSafeTrackerStore) -> None:
     for sender_id in list(HEALTH.buffered_senders):
-        tracker = await store.fallback_tracker_store.retrieve(sender_id)
-        if tracker is not None:
-            await store._tracker_store.save(tracker)  # raises if still down
-        HEALTH.buffered_senders.discard(sender_id)
-        logger.warning("Wrote buffered conversation back to the tracker store.")
+        await _write_back(store, sender_id)
 
 
 async def _save(self: FailSafeTrackerStore, tracker: Any) -> None:
     try:
-        await self._tracker_store.save(tracker)
+        if tracker.sender_id in HEALTH.buffered_senders:
+            # Its newest state is the buffered one: write it back the same way.
+            await self.fallback_tracker_store.save(tracker)
+            await _write_back(self, tracker.sender_id)
+        else:
+            await self._tracker_store.save(tracker)
         if HEALTH.buffered_senders:
             await _flush_buffered(self)
         HEALTH.record_recovery()
@@ -97,6 +156,10 @@ async def _save(self: FailSafeTrackerStore, tracker: Any) -> None:
 
 async def _retrieve(self: FailSafeTrackerStore, sender_id: str) -> Any:
     try:
+        if sender_id in HEALTH.buffered_senders:
+            # Write the turns buffered during the outage first, so the conversation
+            # continues from them and later turns are stored after them.
+            await _write_back(self, sender_id)
         return await self._tracker_store.retrieve(sender_id)
     except Exception as error:
         HEALTH.record_failure(error, sender_id)

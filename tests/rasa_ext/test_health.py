@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
-from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore
+from rasa.core.tracker_store import FailSafeTrackerStore, InMemoryTrackerStore, SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME, ACTION_SESSION_START_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import UserUttered
+from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.channels.pseudonym import pseudonym
@@ -90,3 +92,74 @@ async def test_failure_log_names_the_error_type_not_the_sender(caplog) -> None: 
     assert pseudonym(sender) in ours
     assert sender not in repr(health.HEALTH.report()["last_error"])
     health.HEALTH.__init__()
+
+
+class SwitchableSQLStore(SQLTrackerStore):
+    """Rasa's SQL store on SQLite that can be switched off like a failing database."""
+
+    down = False
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        if self.down:
+            raise ConnectionError("database unreachable")
+        await super().save(tracker)
+
+    async def retrieve(self, sender_id: str):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return await super().retrieve(sender_id)
+
+
+def _session_turns(sender: str, texts: list[str]) -> DialogueStateTracker:
+    tracker = DialogueStateTracker(sender, [])
+    tracker.update(ActionExecuted(ACTION_SESSION_START_NAME))
+    tracker.update(SessionStarted())
+    tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    for text in texts:
+        tracker.update(UserUttered(text))
+        tracker.update(BotUttered(f"reply to {text}"))
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+    return tracker
+
+
+def _stored_user_texts(store: SQLTrackerStore, sender: str) -> list[str]:
+    with store.session_scope() as session:
+        rows = (
+            session.query(store.SQLEvent.data)
+            .filter(store.SQLEvent.sender_id == sender, store.SQLEvent.type_name == "user")
+            .order_by(store.SQLEvent.id)
+            .all()
+        )
+    return [json.loads(row[0])["text"] for row in rows]
+
+
+async def test_a_conversation_restarted_in_memory_loses_no_turn_on_recovery(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    health.install()
+    health.HEALTH.__init__()
+    database = SwitchableSQLStore(Domain.empty(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    failsafe = FailSafeTrackerStore(database)
+    await failsafe.save(_session_turns("patient", ["before 1", "before 2"]))
+
+    database.down = True
+    # The database can't be read: the conversation starts afresh in memory. Rasa's own
+    # save would skip as many of its events as the database holds for the session.
+    assert await failsafe.retrieve("patient") is None
+    await failsafe.save(_session_turns("patient", ["during 1", "during 2"]))
+    assert health.HEALTH.report()["buffered_conversations"] == 1
+
+    database.down = False
+    recovered = await failsafe.retrieve("patient")
+    assert recovered is not None and recovered.latest_message.text == "during 2"
+    assert _stored_user_texts(database, "patient") == [
+        "before 1",
+        "before 2",
+        "during 1",
+        "during 2",
+    ]
+    assert health.HEALTH.buffered_senders == set()
+    assert "patient" not in failsafe.fallback_tracker_store.store  # not kept in memory
+    # The next turn is stored after them, once.
+    recovered.update(UserUttered("after"))
+    await failsafe.save(recovered)
+    assert _stored_user_texts(database, "patient")[-2:] == ["during 2", "after"]
+    assert health.HEALTH.report() == {"status": "ok"}
