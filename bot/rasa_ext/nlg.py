@@ -16,7 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.config import get_settings
-from bot.rasa_ext import health, resilience
+from bot.rasa_ext import health, lock_store, resilience
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ class ClinicTemplatedNLG(TemplatedNaturalLanguageGenerator):
         self.clinic_values = settings.clinic.template_values()
         resilience.install(settings.action_timeout_seconds)
         health.install()
+        lock_store.install()
         logger.info("Clinic NLG ready for %s", self.clinic_values["clinic_name"])
 
     def _fill_response(
