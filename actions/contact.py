@@ -8,6 +8,7 @@ and decides what to ask again. Patients type "my number is 07700 900456" or
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 CHANNELS = ("phone", "email", "whatsapp")
 
@@ -18,11 +19,19 @@ _CHANNEL_WORDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("phone", re.compile(r"\b(phone|mobile|cell|telephone|landline)\b", re.I)),
 )
 # Words that only suggest the phone ("text me on whatsapp" is WhatsApp, not phone).
-_PHONE_HINT = re.compile(r"\b(call|calls|ring|number|text|tel)\b", re.I)
+_PHONE_HINT = re.compile(r"\b(call|calls|ring|number|text|tel|sms)\b", re.I)
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# A run of digits with the separators people type: spaces, dots, dashes, brackets.
-_PHONE = re.compile(r"(?:\+|00)?\(?\d[\d\s().-]{4,}\d")
+# A run of digits with the separators people type: spaces, dots, dashes, brackets,
+# a leading + (or 00). Matched whole, then checked: "77OO 9OO123" is no number.
+_PHONE = re.compile(r"(?<![\w@.+])[(+]*\d[\d\s().\-]*")
+# Digit runs that are dates or times, not numbers ("12.05.2026", "10.00-12.00"):
+# patients type them when asked for the best time to call.
+_DATE_OR_TIME = re.compile(
+    r"^(\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{1,2}[.:]\d{2}\s*-\s*\d{1,2}[.:]\d{2})$"
+)
+# "+44 (0)20 ...": the (0) is dropped when dialling from abroad, so staff don't need it.
+_TRUNK_ZERO = re.compile(r"^(\+\d{1,3})\s*\(0\)\s*")
 _MIN_PHONE_DIGITS = 7
 _MAX_PHONE_DIGITS = 15  # E.164 maximum
 
@@ -59,20 +68,52 @@ _CONSENT_YES = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class ContactDetail:
+    """A way to reach the patient: the channel and the number or address."""
+
+    channel: str
+    value: str
+
+
+def named_channel(text: str) -> str | None:
+    """The channel a message names outright ("email is fine"), ignoring mere hints."""
+    found = [
+        (match.start(), channel)
+        for channel, pattern in _CHANNEL_WORDS
+        if (match := pattern.search(text or ""))
+    ]
+    return min(found)[1] if found else None
+
+
 def channel_in(text: str) -> str | None:
     """The contact channel a message names ("phone is best" -> phone), if any.
 
     When several are named ("phone or email"), the first one mentioned wins; words
     that merely suggest a phone ("call me") count only when no channel is named.
     """
-    found = [
-        (match.start(), channel)
-        for channel, pattern in _CHANNEL_WORDS
-        if (match := pattern.search(text or ""))
-    ]
-    if found:
-        return min(found)[1]
+    if named := named_channel(text):
+        return named
     return "phone" if _PHONE_HINT.search(text or "") else None
+
+
+def detail_in(text: str, channel: str | None = None) -> ContactDetail | None:
+    """The phone number or email address in a message, with the channel it implies.
+
+    Patients type their number or address whatever the form asked, so this is read
+    at every step. An address means email; a number means a call, unless WhatsApp is
+    named in the message or was chosen before (``channel``) and the message names
+    no other channel. With both, the named or chosen channel picks one.
+    """
+    email = email_in(text)
+    phone = phone_in(text)
+    named = named_channel(text)
+    wanted = named or channel
+    if email and (wanted == "email" or not phone):
+        return ContactDetail("email", email)
+    if phone:
+        return ContactDetail("whatsapp" if wanted == "whatsapp" else "phone", phone)
+    return None
 
 
 def email_in(text: str) -> str | None:
@@ -88,14 +129,19 @@ def phone_in(text: str) -> str | None:
     """The phone number in a message, tidied ("07700-900 456." -> "07700 900 456").
 
     Accepts 7 to 15 digits, an optional leading + (or 00), and the separators
-    people type. Letters inside the number make it invalid.
+    people type: spaces, dashes, dots and brackets. Letters inside the number make
+    it invalid; dates and time ranges are not numbers.
     """
-    for match in _PHONE.finditer(text or ""):
-        candidate = match.group(0).strip()
+    text = text or ""
+    for match in _PHONE.finditer(text):
+        candidate = match.group(0).rstrip(" .-(")
+        after = text[match.start() + len(candidate) : match.start() + len(candidate) + 1]
+        if after.isalnum() or after == "@" or _DATE_OR_TIME.match(candidate):
+            continue  # glued to letters ("612 345 67a"), or a date or time range
+        candidate = _TRUNK_ZERO.sub(r"\1 ", candidate)
         digits = re.sub(r"\D", "", candidate)
         if _MIN_PHONE_DIGITS <= len(digits) <= _MAX_PHONE_DIGITS:
-            tidy = re.sub(r"[\s.\-()]+", " ", candidate).strip()
-            return tidy
+            return re.sub(r"[\s.\-()]+", " ", candidate).strip()
     return None
 
 

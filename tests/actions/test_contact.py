@@ -16,6 +16,14 @@ from actions import contact
         ("(020) 7946 0018", "020 7946 0018"),
         ("0049 151 0000 0000", "0049 151 0000 0000"),
         ("+1 555 0142 000", "+1 555 0142 000"),
+        ("+34 612 345 678", "+34 612 345 678"),
+        ("0034 612 345 678", "0034 612 345 678"),
+        ("+34-612-345-678", "+34 612 345 678"),
+        ("+34.612.345.678", "+34 612 345 678"),
+        ("(+34) 612 345 678", "+34 612 345 678"),
+        ("+1 (555) 010-4477", "+1 555 010 4477"),
+        ("+44 (0)20 7946 0958", "+44 20 7946 0958"),  # the (0) isn't dialled from abroad
+        ("call me, 612 345 678!", "612 345 678"),
     ],
 )
 def test_phone_numbers_are_found_in_sentences(text: str, expected: str) -> None:
@@ -23,7 +31,19 @@ def test_phone_numbers_are_found_in_sentences(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["07", "123", "call me", "anna@example.com", "+44 77OO 9OO123", "1234567890123456789"]
+    "text",
+    [
+        "07",
+        "123",
+        "call me",
+        "anna@example.com",
+        "anna1234567@example.com",
+        "+44 77OO 9OO123",
+        "612 345 67a",
+        "1234567890123456789",
+        "12.05.2026",
+        "10.00-12.00",
+    ],
 )
 def test_non_phone_numbers_are_rejected(text: str) -> None:
     assert contact.phone_in(text) is None
@@ -63,6 +83,39 @@ def test_non_emails_are_rejected(text: str) -> None:
 )
 def test_contact_channel_is_read_from_words(text: str, expected: str | None) -> None:
     assert contact.channel_in(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "channel", "expected"),
+    [
+        ("+34 612 345 678", None, contact.ContactDetail("phone", "+34 612 345 678")),
+        (
+            "whatsapp me on +34 612 345 678",
+            None,
+            contact.ContactDetail("whatsapp", "+34 612 345 678"),
+        ),
+        ("+34 612 345 678", "whatsapp", contact.ContactDetail("whatsapp", "+34 612 345 678")),
+        (
+            "my phone is +34 612 345 678",
+            "whatsapp",
+            contact.ContactDetail("phone", "+34 612 345 678"),
+        ),
+        ("+34 612 345 678", "email", contact.ContactDetail("phone", "+34 612 345 678")),
+        ("lea@example.com", "phone", contact.ContactDetail("email", "lea@example.com")),
+        (
+            "lea@example.com or 612 345 678",
+            "email",
+            contact.ContactDetail("email", "lea@example.com"),
+        ),
+        ("lea@example.com or 612 345 678", None, contact.ContactDetail("phone", "612 345 678")),
+        ("call me", None, None),
+        ("weekday mornings", "phone", None),
+    ],
+)
+def test_contact_details_and_the_channel_they_imply(
+    text: str, channel: str | None, expected: contact.ContactDetail | None
+) -> None:
+    assert contact.detail_in(text, channel) == expected
 
 
 @pytest.mark.parametrize(
