@@ -1,9 +1,19 @@
 """Validation of the handoff form (name, channel, phone or email, best time, consent).
 
 Slots are filled with ``from_text`` mappings (see domain.yml), so each validator
-receives the patient's whole message and picks the value out of it. A value that
-doesn't fit is cleared and the patient is asked again with an example; the
-``utter_invalid_*`` responses live in the domain so clinics can reword them.
+receives the patient's whole message and picks the value out of it. Patients answer
+the way they talk, not the way the form asks:
+
+- a phone number or email address is understood at ANY step: the channel is inferred
+  and the value kept, and the form then asks only for what is still missing;
+- words work like the buttons ("call me", "email is fine", "whatsapp pls");
+- a question in the middle of the form ("does it hurt though?") is not taken as an
+  answer: the validation rejects the form's turn, a rule in ``data/rules/forms.yml``
+  answers it, and the form asks its question again.
+
+A validator never sends a message itself. When an answer doesn't fit, it sets the
+``contact_reask`` slot and the form's own question (``utter_ask_<slot>``) picks the
+variation that says what was wrong, so each turn has exactly ONE prompt.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Tracker
+from rasa_sdk.events import ActionExecutionRejected, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
@@ -19,12 +30,72 @@ from actions import contact
 
 Validated = dict[str, Any]
 
+REASK_SLOT = "contact_reask"
+# contact_reask value when a number or address was kept but the asked slot is still empty.
+NOTED = "noted"
+# Intents that ask the assistant something: every answer and logistics intent, named
+# ask_<...> by the contract (docs/architecture.md), and the patient's own situation.
+QUESTION_PREFIX = "ask_"
+OTHER_QUESTION_INTENTS = frozenset({"personal_medical"})
+
+
+def is_question_intent(intent: str | None) -> bool:
+    """Whether a message with this intent asks the assistant something."""
+    return bool(intent) and (intent.startswith(QUESTION_PREFIX) or intent in OTHER_QUESTION_INTENTS)
+
+
+def _detail_slots(detail: contact.ContactDetail) -> Validated:
+    return {"contact_channel": detail.channel, "contact_value": detail.value}
+
+
+def _reask(slot: str) -> Validated:
+    """The slot stays empty and its question is asked again, saying what was wrong."""
+    return {slot: None, REASK_SLOT: slot}
+
 
 class ValidateHandoffForm(FormValidationAction):
     """Checks each contact detail as the patient gives it."""
 
     def name(self) -> str:
         return "validate_handoff_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[EventType]:
+        if tracker.active_loop_name != self.form_name():
+            # The form is starting: no re-ask is pending from an earlier, abandoned form.
+            events = await super().run(dispatcher, tracker, domain)
+            return [*events, SlotSet(REASK_SLOT, None)]
+        if self.interrupted_by_question(tracker):
+            # Leave the slot empty and hand the turn back: RulePolicy then answers the
+            # question with the in-form rules, and the form resumes where it was.
+            requested = tracker.get_slot("requested_slot")
+            return [
+                SlotSet(requested, None),
+                SlotSet(REASK_SLOT, None),
+                ActionExecutionRejected(self.form_name()),
+            ]
+        return await super().run(dispatcher, tracker, domain)
+
+    @staticmethod
+    def interrupted_by_question(tracker: Tracker) -> bool:
+        """Whether the patient asked a question instead of answering the form.
+
+        Only a message the form took as an answer counts (``slots_to_validate``): after
+        the question was answered, the form runs again on the same message and must
+        simply ask again. A phone number, an email address or (at the channel
+        question) a channel word is an answer whatever NLU thought of the sentence.
+        """
+        requested = tracker.get_slot("requested_slot")
+        if not requested or requested not in tracker.slots_to_validate():
+            return False
+        message = tracker.latest_message or {}
+        if not is_question_intent((message.get("intent") or {}).get("name")):
+            return False
+        text = message.get("text") or ""
+        if contact.detail_in(text):
+            return False
+        return not (requested == "contact_channel" and contact.channel_in(text))
 
     def validate_contact_name(
         self,
@@ -33,10 +104,13 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Validated:
-        name = contact.name_in(str(slot_value or ""))
-        if name is None:
-            dispatcher.utter_message(response="utter_invalid_contact_name")
-        return {"contact_name": name}
+        text = str(slot_value or "")
+        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
+            # A number instead of a name: keep it, then ask for the name alone.
+            return {"contact_name": None, **_detail_slots(detail), REASK_SLOT: NOTED}
+        if name := contact.name_in(text):
+            return {"contact_name": name, REASK_SLOT: None}
+        return _reask("contact_name")
 
     def validate_contact_channel(
         self,
@@ -46,17 +120,12 @@ class ValidateHandoffForm(FormValidationAction):
         domain: DomainDict,
     ) -> Validated:
         text = str(slot_value or "")
-        # "email me at anna@example.com" answers two questions at once.
-        if email := contact.email_in(text):
-            return {"contact_channel": "email", "contact_value": email}
-        channel = contact.channel_in(text)
-        if channel is None:
-            dispatcher.utter_message(response="utter_invalid_contact_channel")
-            return {"contact_channel": None}
-        phone = contact.phone_in(text)
-        if phone and channel in ("phone", "whatsapp"):
-            return {"contact_channel": channel, "contact_value": phone}
-        return {"contact_channel": channel}
+        # "+34 612 345 678" or "email me at anna@example.com" answers two questions.
+        if detail := contact.detail_in(text):
+            return {**_detail_slots(detail), REASK_SLOT: None}
+        if channel := contact.channel_in(text):
+            return {"contact_channel": channel, REASK_SLOT: None}
+        return _reask("contact_channel")
 
     def validate_contact_value(
         self,
@@ -67,22 +136,14 @@ class ValidateHandoffForm(FormValidationAction):
     ) -> Validated:
         text = str(slot_value or "")
         channel = tracker.get_slot("contact_channel") or "phone"
-        email = contact.email_in(text)
-        phone = contact.phone_in(text)
-        if channel == "email":
-            if email:
-                return {"contact_value": email}
-            if phone:
-                # The patient gave a number after all: call them rather than ask again.
-                return {"contact_channel": "phone", "contact_value": phone}
-            dispatcher.utter_message(response="utter_invalid_email")
-            return {"contact_value": None}
-        if phone:
-            return {"contact_value": phone}
-        if email:
-            return {"contact_channel": "email", "contact_value": email}
-        dispatcher.utter_message(response="utter_invalid_phone")
-        return {"contact_value": None}
+        # An email for "phone" or a number for "email": reach them the way they wrote.
+        if detail := contact.detail_in(text, channel):
+            return {**_detail_slots(detail), REASK_SLOT: None}
+        named = contact.named_channel(text)
+        if named and named != channel:
+            # "actually email is better": switch, and ask for that address instead.
+            return {"contact_channel": named, "contact_value": None, REASK_SLOT: None}
+        return _reask("contact_value")
 
     def validate_contact_time(
         self,
@@ -91,10 +152,12 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Validated:
-        time = contact.time_in(str(slot_value or ""))
-        if time is None:
-            dispatcher.utter_message(response="utter_invalid_contact_time")
-        return {"contact_time": time}
+        text = str(slot_value or "")
+        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
+            return {"contact_time": None, **_detail_slots(detail), REASK_SLOT: NOTED}
+        if time := contact.time_in(text):
+            return {"contact_time": time, REASK_SLOT: None}
+        return _reask("contact_time")
 
     def validate_contact_consent(
         self,
@@ -106,8 +169,11 @@ class ValidateHandoffForm(FormValidationAction):
         # Buttons send /affirm or /deny (from_intent gives True/False); typed answers
         # arrive as text and must be an unmistakable yes or no.
         if isinstance(slot_value, bool):
-            return {"contact_consent": slot_value}
-        consent = contact.consent_in(str(slot_value or ""))
+            return {"contact_consent": slot_value, REASK_SLOT: None}
+        text = str(slot_value or "")
+        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
+            return {"contact_consent": None, **_detail_slots(detail), REASK_SLOT: NOTED}
+        consent = contact.consent_in(text)
         if consent is None:
-            dispatcher.utter_message(response="utter_invalid_contact_consent")
-        return {"contact_consent": consent}
+            return _reask("contact_consent")
+        return {"contact_consent": consent, REASK_SLOT: None}

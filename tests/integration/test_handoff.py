@@ -34,7 +34,9 @@ def test_full_handoff_stores_exactly_one_row(stack: Stack) -> None:
     asked_value = stack.send("phone", sender)
     assert "+44 7700 900123" in texts(asked_value), dump(asked_value)  # asks with an example
     retry = stack.send("call me maybe", sender)
-    assert starts_with_response(retry[0]["text"], "utter_invalid_phone"), dump(retry)
+    # One message: what was wrong and the question again (utter_ask_contact_value's re-ask).
+    [reask] = retry
+    assert reask["text"].startswith("That doesn't look like a phone number"), dump(retry)
     stack.send("+44 7700 900123", sender)
     consent_question = stack.send("weekday mornings", sender)
     assert starts_with_response(consent_question[-1]["text"], "utter_ask_contact_consent"), dump(
@@ -65,8 +67,9 @@ def test_bad_email_is_asked_again_with_an_example(stack: Stack) -> None:
     for message in ("talk to a human please", "Lea", "email"):
         stack.send(message, sender)
     retry = stack.send("lea at gmail", sender)
-    assert starts_with_response(retry[0]["text"], "utter_invalid_email"), dump(retry)
-    assert "name@example.com" in retry[0]["text"]
+    [reask] = retry
+    assert reask["text"].startswith("That doesn't look like an email address"), dump(retry)
+    assert "name@example.com" in reask["text"]
 
 
 def test_no_consent_stores_nothing_and_gives_the_clinic_phone(stack: Stack) -> None:
