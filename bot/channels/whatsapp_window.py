@@ -19,6 +19,7 @@ from functools import lru_cache
 import sqlalchemy as sa
 from sqlalchemy import Column, DateTime, String
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import synonym
 
 from bot.db import Base, app_engine, session_scope
 
@@ -35,6 +36,8 @@ class WhatsAppReplyWindow(Base):
     conversation_id = Column(String(64), primary_key=True)
     number = Column(String(32), nullable=False)
     last_inbound_at = Column(DateTime, nullable=False, index=True)
+    # Deletion requests (bot.staff.retention) delete rows by `sender_id`.
+    sender_id = synonym("conversation_id")
 
 
 @lru_cache(maxsize=8)

@@ -27,15 +27,21 @@ from bot.staff.events import tracker_engine
 from bot.staff.middleware import StaffGuard
 from bot.staff.retention import retention_task
 from bot.staff.routes import admin, conversations, dashboard, handoffs, health, login, nlu
+from bot.staff.routes import takeover as takeover_routes
 from bot.staff.sessions import SessionStore
 from bot.staff.store import ConversationStore, feed_task
+from bot.staff.takeover import TakeoverConfig, Takeovers, idle_task
 from bot.staff.views import build_environment, render
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 
 
-def create_app(settings: Settings | None = None, config: StaffConfig | None = None) -> Starlette:
+def create_app(
+    settings: Settings | None = None,
+    config: StaffConfig | None = None,
+    takeover: TakeoverConfig | None = None,
+) -> Starlette:
     """Build the app from the project settings (or an explicit StaffConfig in tests)."""
     config = config or StaffConfig.from_settings(settings)
     app_engine = engine_for(config.app_db_url)  # creates our tables if needed
@@ -49,11 +55,14 @@ def create_app(settings: Settings | None = None, config: StaffConfig | None = No
         sessions=sessions,
         users=UserStore(app_engine),
     )
+    takeovers = Takeovers(app_engine, tracker, takeover or TakeoverConfig.from_env())
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         sessions.delete_expired()
-        async with feed_task(staff.index):
+        # Every staff-app process runs the takeover idle check; the database decides
+        # which one hands a conversation back.
+        async with feed_task(staff.index), idle_task(takeovers):
             if not config.run_retention_task:
                 yield
                 return
@@ -68,6 +77,7 @@ def create_app(settings: Settings | None = None, config: StaffConfig | None = No
         *conversations.routes,
         *nlu.routes,
         *handoffs.routes,
+        *takeover_routes.routes,
         *admin.routes,
         *health.routes,
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
@@ -79,6 +89,7 @@ def create_app(settings: Settings | None = None, config: StaffConfig | None = No
         lifespan=lifespan,
     )
     app.state.staff = staff
+    app.state.takeovers = takeovers
     app.state.jinja = build_environment()
     return app
 

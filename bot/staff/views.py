@@ -36,6 +36,8 @@ NOTICES = {
     "undone": "Decision removed; the message is back in the inbox.",
     "status": "Status changed.",
     "user_updated": "User updated.",
+    "taken_over": "You have the conversation: the assistant is paused and the patient was told.",
+    "handed_back": "Handed back: the assistant answers the patient again.",
 }
 ERRORS = {
     "bad_tag": "Tags are 1-40 characters: letters, digits, '-' or '_'.",
@@ -45,6 +47,13 @@ ERRORS = {
     "gone": "That message no longer exists; it may have been deleted.",
     "bad_status": "That status change is not allowed.",
     "self": "You cannot disable your own account.",
+    # bot.staff.routes.takeover: the panel shows the details (holder, WhatsApp window).
+    "takeover_AlreadyHeld": "Someone else has just taken over this conversation.",
+    "takeover_NotHolder": "You don't hold this conversation.",
+    "takeover_WindowClosed": "Not sent: WhatsApp's 24-hour reply window is closed.",
+    "takeover_RasaUnavailable": "The Rasa server did not answer; nothing was sent.",
+    "takeover_TakeoverOff": "Live takeover is off (no Rasa API token).",
+    "takeover_TakeoverError": "That takeover action could not be done.",
 }
 
 

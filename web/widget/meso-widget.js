@@ -40,6 +40,10 @@
     suggestions: "Suggested replies",
     newMessages: "new messages",
     footer: "Automated assistant · general information, not medical advice",
+    staffConnected: "Connected to clinic staff",
+    staffTyping: "Staff typing…",
+    staffSaid: "Clinic staff said:",
+    staffName: "Clinic staff",
   };
 
   var DEFAULTS = {
@@ -95,6 +99,8 @@
     messages: [],
     unread: 0,
     typingTimer: null,
+    staff: null, // {title} while clinic staff have taken over the chat (docs/widget.md)
+    staffTypingTimer: null,
   };
   if (state.session && Date.now() - state.session.savedAt > cfg.historyHours * 3600e3) {
     save("localStorage", "log:" + state.session.id, null);
@@ -102,12 +108,14 @@
     save("localStorage", "session", null);
   }
   if (state.session) state.messages = load("localStorage", "log:" + state.session.id) || [];
+  if (state.session) state.staff = load("localStorage", "staff:" + state.session.id);
 
   function persist() {
     if (!state.session) return; // before the first session_confirm there is no key yet
     state.session.savedAt = Date.now();
     save("localStorage", "session", state.session);
     save("localStorage", "log:" + state.session.id, state.messages.slice(-MAX_MESSAGES));
+    save("localStorage", "staff:" + state.session.id, state.staff);
   }
 
   // ---- DOM helpers: text only ever goes through textContent / text nodes ----
@@ -268,6 +276,13 @@
   var banner = h("div", { class: "mw-banner", role: "status" }, [icon("offline"), bannerText, retryButton]);
   banner.hidden = true;
 
+  // Live takeover: who the patient is talking to, and when staff are typing.
+  var staffBarText = h("span", { class: "mw-staffbar-text" });
+  var staffBar = h("p", { class: "mw-staffbar", role: "status" }, [icon("staff"), staffBarText]);
+  staffBar.hidden = true;
+  var staffTyping = h("p", { class: "mw-staff-typing", "aria-live": "off", text: T.staffTyping });
+  staffTyping.hidden = true;
+
   // The log is also the scroll container, focusable so keyboard users can scroll history.
   var log = h("div", {
     class: "mw-log",
@@ -306,7 +321,7 @@
       tabindex: "-1",
       hidden: true,
     },
-    [header, banner, log, composer, h("p", { class: "mw-footer", text: T.footer })]
+    [header, banner, staffBar, log, staffTyping, composer, h("p", { class: "mw-footer", text: T.footer })]
   );
   root.appendChild(stylesheet);
   root.appendChild(h("div", { class: "mw-root" }, [panel, launcher]));
@@ -340,8 +355,9 @@
 
   function renderMessage(msg) {
     var bubble = h("div", { class: "mw-bubble" }, [
-      h("span", { class: "mw-sr", text: msg.from === "user" ? T.you : T.bot }),
+      h("span", { class: "mw-sr", text: msg.from === "user" ? T.you : msg.staff ? T.staffSaid : T.bot }),
     ]);
+    if (msg.staff) bubble.appendChild(h("p", { class: "mw-staff-name", "aria-hidden": "true", text: staffLabel(msg.staff) }));
     if (msg.image) {
       bubble.appendChild(h("img", { src: msg.image, alt: "", class: "mw-image", loading: "lazy" }));
     }
@@ -352,7 +368,8 @@
         bubble.appendChild(h("p", { class: "mw-sources-text", hidden: !!msg.sources }, [richText(parts[1])]));
       }
     }
-    var row = h("div", { class: "mw-row mw-" + msg.from, "data-id": msg.id, hidden: !!msg.hidden }, [
+    var rowClass = "mw-row mw-" + msg.from + (msg.staff ? " mw-from-staff" : "") + (msg.notice ? " mw-notice" : "");
+    var row = h("div", { class: rowClass, "data-id": msg.id, hidden: !!msg.hidden }, [
       bubble,
       h("div", { class: "mw-meta" }, [
         h("time", { datetime: new Date(msg.ts).toISOString(), text: formatTime(msg.ts) }),
@@ -567,6 +584,10 @@
     });
     socket.on("session_confirm", onSessionConfirm);
     socket.on(cfg.botEvent, onBotMessage);
+    socket.on("staff_typing", function (data) {
+      if (data && data.typing === false) hideStaffTyping();
+      else showStaffTyping();
+    });
     socket.on("disconnect", function (reason) {
       state.ready = false;
       setStatus("offline");
@@ -602,7 +623,57 @@
     var data = { message: payload, session_id: state.session.id };
     if (cfg.metadata) data.metadata = cfg.metadata;
     state.socket.emit(cfg.userEvent, data);
-    showTyping();
+    if (!state.staff) showTyping(); // a person answers in their own time: no bot dots
+  }
+
+  // ---- live takeover (clinic staff in the chat) ----
+  function staffLabel(title) {
+    var t = String(title || "");
+    return t ? T.staffName + " · " + t.charAt(0).toUpperCase() + t.slice(1) : T.staffName;
+  }
+
+  function setStaff(staff) {
+    state.staff = staff;
+    staffBar.hidden = !staff;
+    staffBarText.textContent = staff ? T.staffConnected + " (" + staff.title + ")" : "";
+    root.querySelector(".mw-root").classList.toggle("mw-with-staff", !!staff);
+    staffButton.hidden = !!staff; // already talking to staff
+    if (!staff) hideStaffTyping();
+    persist();
+  }
+
+  function showStaffTyping() {
+    if (!state.staff) return;
+    staffTyping.hidden = false;
+    clearTimeout(state.staffTypingTimer);
+    // The staff app repeats the event every few seconds while they type.
+    state.staffTypingTimer = setTimeout(hideStaffTyping, 6000);
+  }
+  function hideStaffTyping() {
+    staffTyping.hidden = true;
+    clearTimeout(state.staffTypingTimer);
+  }
+
+  // A takeover payload follows the text it belongs to: mark that message.
+  function onTakeover(meta) {
+    var last = state.messages[state.messages.length - 1];
+    if (meta.kind === "staff_message") {
+      hideStaffTyping();
+      if (last && last.from === "bot") last.staff = String(meta.title || "");
+    } else if (last && last.from === "bot") {
+      last.notice = true;
+    }
+    if (meta.kind === "takeover") setStaff(meta.state === "joined" ? { title: String(meta.title || "") } : null);
+    var old = last && nodes[last.id];
+    if (old) {
+      var fresh = renderMessage(last); // also points nodes[last.id] at the new row
+      ["mw-cont", "mw-follow"].forEach(function (c) {
+        if (old.classList.contains(c)) fresh.classList.add(c); // keep the timestamp grouping
+      });
+      log.replaceChild(fresh, old);
+      renderReplies(last);
+    }
+    persist();
   }
 
   function deliver(msg) {
@@ -631,6 +702,7 @@
     if (!data || typeof data !== "object") return;
     if (data.data && typeof data.data === "object" && data.data.kind) data = data.data;
     if (data.kind === "answer_meta") return attachSources(data);
+    if (data.kind === "takeover" || data.kind === "staff_message") return onTakeover(data);
     hideTyping();
     if (typeof data.text === "string" && data.text.trim()) {
       var replies = (data.quick_replies || data.buttons || [])
@@ -793,6 +865,7 @@
     (cfg.container ? document.querySelector(cfg.container) : document.body).appendChild(host);
     applyColor(cfg.primaryColor);
     renderAll();
+    setStaff(state.staff);
     setStatus(cfg.serverUrl ? "idle" : "unconfigured");
     if (cfg.openOnLoad || load("sessionStorage", "open")) openPanel();
   }
@@ -810,11 +883,15 @@
       save("localStorage", "session", null);
       state.session = null;
       state.messages = [];
+      setStaff(null);
       renderAll();
       if (state.socket) state.socket.disconnect().connect();
     },
     get status() {
       return state.status;
+    },
+    get staff() {
+      return state.staff;
     },
   };
 
