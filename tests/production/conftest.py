@@ -12,6 +12,7 @@ from tests.production.services import NginxServer, PostgresServer, RedisServer
 from tests.stack import Stack, free_port
 
 REPLICAS = ("rasa_a", "rasa_b")
+REPLICA_STARTUP_TIMEOUT_S = 600
 
 
 class ProductionStack(Stack):
@@ -24,7 +25,7 @@ class ProductionStack(Stack):
 
     def start_replica(self, replica: str) -> None:
         self.start(replica, serve="rasa", extra_env=self.replica_env(replica))
-        self.wait_ready(replica, "/")
+        self.wait_ready(replica, "/", timeout=REPLICA_STARTUP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="session")
@@ -39,13 +40,20 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionS
         stack.prepare()
         for replica in REPLICAS:
             stack.ports[replica] = free_port()
-        stack.nginx = NginxServer([stack.ports[r] for r in REPLICAS])
+        # deploy/nginx.conf.template, in front of the replicas and the action server.
+        stack.nginx = NginxServer(
+            rasa=(stack.ports["rasa_a"], stack.ports["rasa_b"]),
+            actions=(stack.ports["actions"], stack.ports["actions"]),
+            web=stack.ports["web"],
+            staff=stack.ports["staff"],
+        )
         stack.nginx.start()
         pg = stack.postgres
         stack.env.update(
             {
                 "MESO_ENDPOINTS": str(PROJECT_ROOT / "deploy" / "endpoints.production.yml"),
-                "MESO_ACTION_ENDPOINT_URL": f"{stack.actions_url}/webhook",
+                # Rasa reaches the action server through nginx, as in docker-compose.yml.
+                "MESO_ACTION_ENDPOINT_URL": f"{stack.nginx.actions_url}/webhook",
                 "MESO_TRACKER_DB_HOST": "127.0.0.1",
                 "MESO_TRACKER_DB_PORT": str(pg.port),
                 "MESO_TRACKER_DB_NAME": "meso",
@@ -66,7 +74,8 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionS
         stack.wait_ready("actions", "/health")
         stack.wait_ready("staff", "/health")
         for replica in REPLICAS:
-            stack.wait_ready(replica, "/")
+            # Two replicas load their models at once; on 2 busy cores that takes minutes.
+            stack.wait_ready(replica, "/", timeout=REPLICA_STARTUP_TIMEOUT_S)
         yield stack
     finally:
         stack.stop_all()

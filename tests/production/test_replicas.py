@@ -2,55 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import signal
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from tests.production.conftest import REPLICAS, ProductionStack
+from tests.production.conftest import ProductionStack
+from tests.production.patients import (
+    post,
+    send,
+    serving_replica,
+    stored_user_texts,
+    topic_of,
+)
 from tests.stack import dump, texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.production]
-
-
-def post(url: str, sender: str, message: str) -> httpx.Response:
-    reply = httpx.post(
-        f"{url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60
-    )
-    reply.raise_for_status()
-    return reply
-
-
-def send(url: str, sender: str, message: str) -> list[dict]:
-    return post(url, sender, message).json()
-
-
-def serving_replica(production: ProductionStack, reply: httpx.Response) -> str:
-    port = int(reply.headers["X-Upstream"].rsplit(":", 1)[1])
-    return next(name for name in REPLICAS if production.ports[name] == port)
-
-
-def topic_of(messages: list[dict]) -> str | None:
-    for message in messages:
-        data = (message.get("custom") or {}).get("data") or {}
-        if data.get("kind") == "answer_meta":
-            return data["topic"]
-    return None
-
-
-def stored_user_texts(production: ProductionStack, sender: str) -> list[str]:
-    engine = sa.create_engine(production.postgres.url())
-    with engine.connect() as connection:
-        rows = connection.execute(
-            sa.text(
-                "SELECT data FROM events WHERE sender_id = :s AND type_name = 'user' ORDER BY id"
-            ),
-            {"s": sender},
-        ).fetchall()
-    engine.dispose()
-    return [json.loads(row[0])["text"] for row in rows]
 
 
 def test_conversation_alternating_between_replicas_keeps_its_context(
