@@ -78,3 +78,13 @@ def test_keyboard_mashing_is_no_language() -> None:
 def test_english_words_beyond_the_short_list_count() -> None:
     assert detect_language("cellulite as well?") is None
     assert detect_language("what about the painful bits, are they worse") is None
+
+
+def test_the_word_table_and_models_load_with_the_component_not_on_a_first_message() -> None:
+    from bot.rasa_ext.language import _detector, english_vocabulary
+
+    english_vocabulary.cache_clear()
+    _detector.cache_clear()
+    LanguageDetector({})
+    assert english_vocabulary.cache_info().currsize == 1
+    assert _detector.cache_info().currsize == 1
