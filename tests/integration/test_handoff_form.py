@@ -1,0 +1,106 @@
+"""The handoff form meets patients where they are (issue #20, part 7), over REST on the
+real stack: typed numbers and addresses at any step, typed channel words, a question in
+the middle of the form, and exactly one prompt per turn."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.integration.helpers import domain_responses, starts_with_response
+from tests.stack import Stack, dump, texts
+
+pytestmark = pytest.mark.integration
+
+
+def handoff_rows(stack: Stack, sender: str) -> list[dict]:
+    engine = sa.create_engine(stack.app_db_url)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT * FROM handoff_requests WHERE sender_id = :s"), {"s": sender}
+        ).mappings()
+        found = [dict(row) for row in rows]
+    engine.dispose()
+    return found
+
+
+def first_question(slot: str) -> str:
+    """The opening of the form's plain question (the variation with no condition)."""
+    [plain] = [v for v in domain_responses()[f"utter_ask_{slot}"] if "condition" not in v]
+    return plain["text"][:40]
+
+
+def one_prompt(reply: list[dict]) -> str:
+    """The turn's single message: a form turn never adds an error before the question."""
+    assert len(reply) == 1, dump(reply)
+    return reply[0]["text"]
+
+
+def test_a_number_typed_at_the_method_question_reaches_the_confirmation(stack: Stack) -> None:
+    sender = "form-typed-phone"
+    asked_name = one_prompt(stack.send("I want to talk to a real person", sender))
+    assert asked_name.startswith(first_question("contact_name"))
+    method = stack.send("Maria", sender)
+    assert one_prompt(method).startswith(first_question("contact_channel"))
+    assert [b["title"] for b in method[0]["buttons"]] == ["Phone", "Email", "WhatsApp"]
+
+    # The number answers the method and the number at once: the time comes next.
+    asked_time = one_prompt(stack.send("+34 612 345 678", sender))
+    assert asked_time.startswith(first_question("contact_time")), asked_time
+    asked_consent = one_prompt(stack.send("weekday mornings", sender))
+    assert starts_with_response(asked_consent, "utter_ask_contact_consent"), asked_consent
+    done = stack.send("/affirm", sender)
+
+    [row] = handoff_rows(stack, sender)
+    assert row["reference"] in one_prompt(done)
+    assert (row["contact_name"], row["contact_channel"]) == ("Maria", "phone")
+    assert row["contact_value"] == "+34 612 345 678"
+    assert row["contact_time"] == "weekday mornings"
+    assert row["consent_at"] is not None
+
+
+def test_a_question_mid_form_is_answered_and_the_form_resumes(stack: Stack) -> None:
+    sender = "form-mid-question"
+    stack.send("can someone from the clinic contact me?", sender)
+    stack.send("Anna", sender)
+
+    reply = stack.send("does it hurt though?", sender)
+    # The answer from the fact base (with its sources), then the same question again,
+    # once, and no complaint that the question wasn't a contact method.
+    assert "Sources:" in texts(reply), dump(reply)
+    prompts = [m for m in reply if m.get("text", "").startswith(first_question("contact_channel"))]
+    assert len(prompts) == 1 and reply[-1] is prompts[0], dump(reply)
+    assert "didn't catch" not in texts(reply)
+
+    asked_address = one_prompt(stack.send("email is fine", sender))
+    assert asked_address.startswith("What email address"), asked_address
+    assert one_prompt(stack.send("anna@example.com", sender)).startswith(
+        first_question("contact_time")
+    )
+    stack.send("after 5pm", sender)
+    done = stack.send("/affirm", sender)
+
+    [row] = handoff_rows(stack, sender)
+    assert row["reference"] in texts(done)
+    assert (row["contact_channel"], row["contact_value"]) == ("email", "anna@example.com")
+    assert row["reason"] == "request_human"  # the question inside the form is no reason
+
+
+def test_a_typed_method_word_and_an_address_given_for_the_name(stack: Stack) -> None:
+    sender = "form-words"
+    stack.send("talk to a human please", sender)
+    # An address where the name was asked: kept, and only the name is asked for.
+    noted = one_prompt(stack.send("lea@example.com", sender))
+    assert "noted" in noted and "name" in noted, noted
+    # The channel and address are known, so the time comes next.
+    assert one_prompt(stack.send("Lea", sender)).startswith(first_question("contact_time"))
+
+    sender = "form-whatsapp-words"
+    for message in ("talk to a human please", "Ben"):
+        stack.send(message, sender)
+    asked_number = one_prompt(stack.send("whatsapp pls", sender))
+    assert asked_number.startswith("What's your WhatsApp number"), asked_number
+    reask = one_prompt(stack.send("612 34", sender))
+    assert reask.startswith("That doesn't look like a phone number"), reask
+    asked_time = one_prompt(stack.send("0034 612 345 678", sender))
+    assert asked_time.startswith(first_question("contact_time")), asked_time
