@@ -203,10 +203,14 @@ class NginxServer:
 
     def upstreams(self, request_id: str) -> list[str]:
         """The replicas nginx tried for one request, in order, from its access log."""
-        for line in (self.prefix / "access.log").read_text().splitlines():
-            if f" {request_id} " in line:
-                tried = line.split(" upstream=", 1)[1].split(" upstream_status=", 1)[0]
-                return [address.strip() for address in tried.split(",")]
+        # nginx logs a request after its response has gone out: wait a moment for it.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            for line in (self.prefix / "access.log").read_text().splitlines():
+                if f" {request_id} " in line:
+                    tried = line.split(" upstream=", 1)[1].split(" upstream_status=", 1)[0]
+                    return [address.strip() for address in tried.split(",")]
+            time.sleep(0.05)
         raise LookupError(f"request {request_id} is not in nginx's access log")
 
     def stop(self) -> None:
