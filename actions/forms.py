@@ -44,6 +44,33 @@ def is_question_intent(intent: str | None) -> bool:
     return bool(intent) and (intent.startswith(QUESTION_PREFIX) or intent in OTHER_QUESTION_INTENTS)
 
 
+# First words of a question or a request for information ("tell me about...").
+_QUESTION_WORDS = frozenset({
+    "what", "whats", "how", "hows", "why", "when", "where", "who", "which", "does", "do",
+    "did", "is", "isnt", "are", "can", "could", "will", "would", "should", "shall", "may",
+    "might", "am", "any", "tell", "explain", "and",
+})  # fmt: skip
+
+
+def reads_as_question(text: str) -> bool:
+    """Whether a message is worded as a question ("does it hurt though?")."""
+    words = text.lower().replace("'", "").split()
+    return "?" in text or (bool(words) and words[0].strip(",.!") in _QUESTION_WORDS)
+
+
+def fits(slot: str, value: Any) -> bool:
+    """Whether a message would be accepted as the answer to ``slot``."""
+    text = str(value or "")
+    if slot == "contact_name":
+        return contact.name_in(text) is not None
+    if slot == "contact_time":
+        return contact.time_in(text) is not None
+    if slot == "contact_consent":
+        return isinstance(value, bool) or contact.consent_in(text) is not None
+    # The channel or the number: channel words, numbers and addresses were checked.
+    return slot == "contact_value" and contact.named_channel(text) is not None
+
+
 def _detail_slots(detail: contact.ContactDetail) -> Validated:
     return {"contact_channel": detail.channel, "contact_value": detail.value}
 
@@ -85,9 +112,14 @@ class ValidateHandoffForm(FormValidationAction):
         the question was answered, the form runs again on the same message and must
         simply ask again. A phone number, an email address or (at the channel
         question) a channel word is an answer whatever NLU thought of the sentence.
+        Otherwise it takes a question intent AND a message that reads as a question
+        or doesn't fit the slot: NLU calls the name "Dr Patel" ask_practitioner and
+        the time "every other week" ask_course_schedule, and answering those instead
+        would ask for the same detail again and again.
         """
         requested = tracker.get_slot("requested_slot")
-        if not requested or requested not in tracker.slots_to_validate():
+        candidates = tracker.slots_to_validate()
+        if not requested or requested not in candidates:
             return False
         message = tracker.latest_message or {}
         if not is_question_intent((message.get("intent") or {}).get("name")):
@@ -95,7 +127,9 @@ class ValidateHandoffForm(FormValidationAction):
         text = message.get("text") or ""
         if contact.detail_in(text):
             return False
-        return not (requested == "contact_channel" and contact.channel_in(text))
+        if requested == "contact_channel" and contact.channel_in(text):
+            return False
+        return reads_as_question(text) or not fits(requested, candidates[requested])
 
     def validate_contact_name(
         self,

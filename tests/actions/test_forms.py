@@ -364,6 +364,41 @@ async def test_a_question_hands_the_turn_back_to_the_rules(
     assert responses(dispatcher) == []
 
 
+@pytest.mark.parametrize(
+    ("requested", "text", "intent", "slot", "value"),
+    [
+        # What NLU really said for these answers (model of 2026-12-02): answering a
+        # practitioner question instead would ask for the name again, every turn.
+        ("contact_name", "Dr Patel", "ask_practitioner", "contact_name", "Dr Patel"),
+        ("contact_time", "every other week", "ask_course_schedule", "contact_time",
+         "every other week"),
+    ],
+)  # fmt: skip
+async def test_an_answer_nlu_took_for_a_question_is_still_an_answer(
+    dispatcher, domain, requested: str, text: str, intent: str, slot: str, value: str
+) -> None:
+    slots = await run_form_validation(
+        dispatcher, domain, requested, text, slots={"contact_channel": "phone"}, intent=intent
+    )
+
+    assert slots[slot] == value
+
+
+@pytest.mark.parametrize(
+    ("requested", "text", "intent"),
+    [
+        ("contact_channel", "price", "ask_price"),  # no channel: answer it, ask again
+        ("contact_time", "tell me about the side effects", "ask_side_effects"),
+    ],
+)
+async def test_a_question_without_a_question_mark_is_answered(
+    dispatcher, domain, requested: str, text: str, intent: str
+) -> None:
+    events = await validate(dispatcher, domain, requested, text, intent=intent)
+
+    assert REJECTED in [{"event": e["event"], "name": e.get("name")} for e in events]
+
+
 async def test_after_the_answer_the_form_asks_again_without_rejecting(dispatcher, domain) -> None:
     # The form runs again on the same message after the rule answered it: no slot was
     # taken from it this time, so validation neither rejects nor sets anything.
