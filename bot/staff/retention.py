@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from bot.channels.whatsapp_window import WhatsAppReplyWindow
 from bot.db import session_scope
 from bot.handoff import HandoffRequest
 from bot.staff import audit
@@ -36,6 +37,7 @@ from bot.staff.models import (
     NluCorrection,
 )
 from bot.staff.store import ConversationStore
+from bot.staff.takeover_models import StaffTakeover
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +53,8 @@ CONVERSATION_MODELS = (
     MessageFlag,
     NluCorrection,
 )
-PER_SENDER_MODELS = (*CONVERSATION_MODELS, HandoffRequest)
+# A deletion request also ends a live takeover and forgets a WhatsApp reply number.
+PER_SENDER_MODELS = (*CONVERSATION_MODELS, HandoffRequest, StaffTakeover, WhatsAppReplyWindow)
 
 
 def parse_duration(text: str) -> timedelta:

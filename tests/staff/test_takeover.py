@@ -184,3 +184,19 @@ def test_config_and_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     assert config.rasa_url == "http://127.0.0.1:5123"
     assert joined_text("nurse").startswith("A nurse from the clinic has joined")
     assert joined_text("aesthetic doctor").startswith("An aesthetic doctor")
+
+
+def test_a_deletion_request_ends_the_takeover_and_forgets_the_number(tmp_path: Path) -> None:
+    from bot.db import engine_for
+    from bot.staff.retention import delete_sender
+
+    app = engine_for(f"sqlite:///{tmp_path / 'app.db'}")
+    tracker = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
+    tracker_metadata.create_all(tracker)
+    service = Takeovers(app, tracker, TakeoverConfig("http://127.0.0.1:9", None))
+    service._claim(WA, "alice", "nurse")
+    record_inbound(WA, "34600000003", app)
+    report = delete_sender(app, tracker, WA, "secret-" * 6, "admin")
+    assert service.holder(WA) is None
+    assert reply_number(WA, app) is None
+    assert report.rows["staff_takeovers"] == report.rows["whatsapp_reply_windows"] == 1

@@ -270,6 +270,9 @@ def _handoff_state(summary: ConversationRow | None, handoffs: list) -> str:
 async def transcript(request: Request) -> Response:
     data = await run_in_threadpool(_transcript, request)
     audit_request(request, "view_conversation", data["sender_id"])
+    from bot.staff.routes.takeover import panel  # the takeover routes import this module
+
+    data["takeover"] = await run_in_threadpool(panel, request, data["sender_id"])
     return render(request, "transcript.html", **data)
 
 
