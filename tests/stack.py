@@ -129,6 +129,8 @@ class Stack:
             # All test traffic comes from 127.0.0.1; per-sender limits stay at their default.
             "MESO_RATE_LIMIT_IP": "1000000/60",
             "MESO_STAFF_SECRET_KEY": "integration-test-staff-secret-key-0123456789",
+            # Rasa's HTTP API on, for live staff takeover (bot.staff.takeover).
+            "MESO_RASA_API_TOKEN": "integration-test-rasa-api-token-0123456789",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "PYTHONUNBUFFERED": "1",
