@@ -24,7 +24,6 @@ from bot import PROJECT_ROOT
 from bot.contract import STAFF_METADATA_KEY
 from bot.db import make_engine
 from bot.handoff import HandoffRepository
-from bot.stack import free_port
 from bot.staff.takeover import IDLE_TEXT, LEFT_TEXT
 from tests.browser.test_widget import (
     ask,
@@ -35,7 +34,7 @@ from tests.browser.test_widget import (
     wait_for_greeting,
     wait_for_reply,
 )
-from tests.stack import texts
+from tests.stack import free_port, texts
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
