@@ -11,6 +11,22 @@ from bot.training import is_up_to_date, train
 from tests.report import REPORT
 from tests.stack import Stack
 
+# Tests here start servers (Rasa, the action server, PostgreSQL, Chromium...); so do
+# tests anywhere that use these fixtures. `make unit` runs everything else.
+SERVER_DIRS = ("integration", "production", "browser")
+SERVER_FIXTURES = {"stack", "production"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs servers `servers`, so `pytest -m "not servers"` (make
+    unit) is the fast set, whatever markers a test file remembered to declare."""
+    tests_dir = PROJECT_ROOT / "tests"
+    for item in items:
+        parts = item.path.relative_to(tests_dir).parts if tests_dir in item.path.parents else ()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if (parts and parts[0] in SERVER_DIRS) or fixtures & SERVER_FIXTURES:
+            item.add_marker(pytest.mark.servers)
+
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Print the suite's own figures (hostile-input counts, safety recall) at the end."""

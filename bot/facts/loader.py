@@ -159,15 +159,6 @@ class Curation:
     def fact_files(self) -> list[str]:
         return sorted({fact.file for fact in self.facts})
 
-    def valued_qualifiers(self) -> set[tuple[str, str]]:
-        """(kind, value) pairs that at least one fact is qualified by."""
-        return {
-            (kind, value)
-            for fact in self.facts
-            for kind, values in fact.qualifiers.items()
-            for value in values
-        }
-
 
 def display_path(path: Path) -> str:
     """The path relative to the working directory when it is inside it, else absolute."""

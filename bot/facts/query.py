@@ -78,7 +78,6 @@ def _sqlite_path(engine: Engine) -> str | None:
 @dataclass
 class _Snapshot:
     topics: list[str]
-    topic_labels: dict[str, str]
     topic_norms: dict[str, list[tuple[str, ...]]]
     facts: list[Fact]
     by_id: dict[str, Fact]
@@ -273,9 +272,6 @@ class FactBase:
         data = self._current()
         return [fact for topic in data.topics for fact in data.by_topic[topic]]
 
-    def topic_label(self, topic: str) -> str:
-        return self._current().topic_labels[topic]
-
     def related_facts(self, kind: str, value: str, limit: int | None = None) -> list[Fact]:
         """Facts to offer for a value the articles don't cover (e.g. swimming).
 
@@ -445,7 +441,6 @@ def _read(conn: Connection) -> _Snapshot:
     }
     return _Snapshot(
         topics=topics,
-        topic_labels={row.id: row.label for row in topic_rows},
         topic_norms=topic_norms,
         facts=facts,
         by_id={fact.id: fact for fact in facts},

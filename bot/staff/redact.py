@@ -38,10 +38,6 @@ def redact_text(text: str, email_mark: str = EMAIL_MARK, phone_mark: str = PHONE
     return PHONE_CANDIDATE.sub(lambda m: _phone(m, phone_mark), text)
 
 
-def has_contact_details(text: str) -> bool:
-    return redact_text(text) != text
-
-
 def redact(value: T) -> T:
     """A copy of `value` with every string inside it redacted (dicts, lists, dataclasses)."""
     return _redact(value)  # type: ignore[no-any-return]

@@ -26,12 +26,15 @@ def sources_dir() -> Path:
 
 
 def require_articles() -> Path:
-    """The shared articles directory, or skip: CI has it, a bare checkout may not."""
+    """The shared articles directory. Missing, the evidence tests fail rather than skip:
+    a green suite must mean every fact was checked against its article."""
     directory = sources_dir()
     if not (directory / "sources.yml").is_file():
-        pytest.skip(
-            f"shared articles not found at {directory} "
-            "(set MESO_SOURCES_DIR to the directory holding sources.yml and the articles)"
+        pytest.fail(
+            f"the source articles are not at {directory}: the fact-evidence tests check "
+            "every fact against them. Put the articles (sources.yml and the texts) there, "
+            "or set MESO_SOURCES_DIR to the directory that holds them.",
+            pytrace=False,
         )
     return directory
 
