@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: help setup run test train validate stories pytest shell eval eval-e2e lint format bench audit \
+.PHONY: help setup run test unit train validate stories pytest shell eval eval-e2e lint format bench audit \
 	system-deps web-deps facts clean lock
 
 help: ## List the targets
@@ -45,8 +45,9 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	@echo "==> Installing widget assets (npm ci)"
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
-setup: $(INSTALLED) spacy_pipeline/meta.json facts web-deps ## Create .venv, install pins, build spaCy pipeline and fact base
+setup: $(INSTALLED) spacy_pipeline/meta.json facts web-deps ## Create .venv, install pins, build spaCy pipeline and fact base, migrate the app database
 	@mkdir -p var
+	@$(PY) -m bot db upgrade
 
 train: setup ## Train the Rasa model if data, config or domain changed
 	$(PY) -m bot train
@@ -66,7 +67,10 @@ stories: train ## Rasa conversation tests (tests/test_stories.yml)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/stories
 
-test: validate pytest stories audit ## Set up, then validate data, run pytest, conversation tests, pip-audit
+unit: setup ## The fast tests alone: no servers, no trained model (under a minute)
+	$(PY) -m pytest -m "not servers" -q
+
+test: lint validate pytest stories audit ## Set up, then lint, validate data, run pytest, conversation tests, pip-audit
 
 audit: ## pip-audit every pinned dependency (in its own venv)
 	@scripts/audit.sh
@@ -77,7 +81,8 @@ system-deps: ## Install Chromium, PostgreSQL, Redis and nginx from Debian if mis
 shell: train ## Talk to the bot in the terminal (starts the action server too)
 	@$(PY) -m bot serve check-ports
 	$(VENV)/bin/honcho start -f Procfile actions & \
-		trap 'kill %1' EXIT; sleep 8; $(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+		trap 'kill %1' EXIT; sleep 8; eval "$$($(PY) -m bot serve rasa-env)"; \
+		$(PY) -m bot.rasa_ext.server shell --model $(MODEL) --endpoints endpoints.yml
 
 eval: eval-e2e ## End-to-end evaluation, then NLU cross-validation + held-out comparison
 	$(PY) scripts/evaluate_nlu.py $(EVAL_ARGS)

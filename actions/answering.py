@@ -30,15 +30,18 @@ from actions.composer import ComposedAnswer
 from actions.fact_base_action import FactBaseAction
 from actions.next_questions import buttons, next_questions
 from actions.qualifiers import ANSWER_KINDS, detect_qualifiers, follow_up_terms
-from actions.session import DISCLAIMER_SLOT
-from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
+from bot.contract import (
+    ANSWER_INTENT_PREFIX,
+    DISCLAIMER_SLOT,
+    FACT_RANKING_KEY,
+    FOLLOW_UP_INTENT,
+    QUESTION_PARTS_KEY,
+)
 from bot.facts.contract import KIND_TOPIC
 from bot.facts.query import Fact, FactBase, VocabularyEntry
 
 logger = logging.getLogger(__name__)
 
-FOLLOW_UP_INTENT = "ask_what_about"
-ANSWER_PREFIX = "ask_"
 MEDICAL_TOPICS = frozenset({"side_effects", "safety", "preparation", "contraindications"})
 RELATED_LIMIT = 3
 # Fact-ranker scores (bot/rasa_ext/fact_ranker.py), chosen by 5-fold cross-validation
@@ -128,7 +131,7 @@ class AnswerPlanner:
             kind = next(iter(qualifiers))
             topic = previous_topic if previous_topic in topics else KIND_TOPIC[kind]
             return self._qualified(topic, qualifiers, follow_up=True)
-        topic = intent.removeprefix(ANSWER_PREFIX)
+        topic = intent.removeprefix(ANSWER_INTENT_PREFIX)
         if topic not in topics:
             logger.warning("Intent %s names no fact-base topic", intent)
             return AnswerPlan(topic=topic, facts=[])

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.pseudonym import pseudonym
+from bot.contract import HANDOFF_REASONS, REQUEST_HUMAN_INTENT
 from bot.handoff import (
     PERSONAL_CONTACT_SLOTS,
     HandoffRepository,
@@ -47,26 +48,9 @@ CONTACT_SLOTS = (
     "contact_consent",
 )
 
-LOGISTICS_INTENTS = (
-    "ask_price",
-    "ask_booking",
-    "ask_reschedule",
-    "ask_hours",
-    "ask_location",
-    "ask_insurance",
-    "ask_payment",
-    "ask_practitioner",
-    "ask_clinic_services",
-)
-# Intents that lead to a handoff, and the reason recorded for staff.
-TRIGGER_REASONS: dict[str, str] = {
-    "report_urgent": "urgent",
-    "personal_medical": "personal_medical",
-    "request_human": "request_human",
-    "nlu_fallback": "fallback",
-    **{intent: f"logistics:{intent}" for intent in LOGISTICS_INTENTS},
-}
-DEFAULT_REASON = "request_human"
+# The intents that lead here and the reasons recorded for staff: bot.contract.
+TRIGGER_REASONS = HANDOFF_REASONS
+DEFAULT_REASON = HANDOFF_REASONS[REQUEST_HUMAN_INTENT]
 TRIGGER_WINDOW = 3  # user messages before the form: e.g. report_urgent, affirm, affirm
 
 

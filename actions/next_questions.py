@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from bot.contract import REQUEST_HUMAN_INTENT, answer_intent
+
 
 @dataclass(frozen=True)
 class NextQuestion:
@@ -31,7 +33,7 @@ class NextQuestion:
 
 
 def _q(title: str, topic: str, entity: tuple[str, str] | None = None) -> NextQuestion:
-    return NextQuestion(title, f"ask_{topic}", entity)
+    return NextQuestion(title, answer_intent(topic), entity)
 
 
 # A few questions per topic, most natural first. Entity-specific follow-ups come
@@ -100,7 +102,7 @@ FOLLOW_UPS: dict[str, tuple[NextQuestion, ...]] = {
                    _q("Who is it for?", "candidates")),
 }  # fmt: skip
 
-ASK_STAFF = NextQuestion("Ask the clinic team", "request_human")
+ASK_STAFF = NextQuestion("Ask the clinic team", REQUEST_HUMAN_INTENT)
 MAX_BUTTONS = 3
 
 
@@ -117,7 +119,7 @@ def next_questions(
         question
         for question in FOLLOW_UPS.get(topic, ())
         if not (
-            question.intent == f"ask_{topic}"
+            question.intent == answer_intent(topic)
             and (question.entity is None or question.entity in asked)
         )
     ]

@@ -20,17 +20,12 @@ from rasa_sdk.events import ActionExecuted, EventType, SessionStarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-GREETING_RESPONSE = "utter_greet_disclaimer"
-# Rasa logs an action's messages before its SessionStarted event, and the SQL tracker
-# store loads only events since the latest SessionStarted, so a later action can't see
-# the greeting itself; this slot, set after SessionStarted, records it.
-DISCLAIMER_SLOT = "disclaimer_shown"
+from bot.contract import DISCLAIMER_SLOT, GREETING_RESPONSE, session_start_requested
 
 # A form never survives a session break, so the slot it asked for must not either.
 NOT_CARRIED_OVER = frozenset({"requested_slot", "session_started_metadata", DISCLAIMER_SLOT})
 
 
-SESSION_START_INTENT = "session_start"
 DEFAULT_EXPIRATION_MINUTES = 60
 
 
@@ -40,31 +35,6 @@ def _session_config(domain: DomainDict) -> dict[str, Any]:
 
 def carry_over_enabled(domain: DomainDict) -> bool:
     return bool(_session_config(domain).get("carry_over_slots_to_new_session", True))
-
-
-# Rasa logs its own bookkeeping right after a user message: featurization, slot
-# extraction and the slots it sets.
-AFTER_USER_MESSAGE = frozenset({"action_extract_slots"})
-BOOKKEEPING_EVENTS = frozenset({"slot", "user_featurization"})
-
-
-def explicitly_requested(tracker: Tracker) -> bool:
-    """Whether this run answers the patient's own ``/session_start`` (the widget opening).
-
-    When a session starts because any other message arrived, this action runs before
-    that message is logged, so the newest meaningful event is from the old session.
-    """
-    for event in reversed(tracker.events):
-        kind = event.get("event")
-        if kind in BOOKKEEPING_EVENTS or (
-            kind == "action" and event.get("name") in AFTER_USER_MESSAGE
-        ):
-            continue
-        if kind != "user":
-            return False
-        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
-        return intent == SESSION_START_INTENT
-    return False
 
 
 class ActionSessionStart(Action):
@@ -90,7 +60,7 @@ class ActionSessionStart(Action):
             # Slots must come after SessionStarted, which resets the tracker.
             events.extend(self.carried_over_slots(tracker))
         shown = bool(tracker.get_slot(DISCLAIMER_SLOT))
-        if explicitly_requested(tracker) and not shown:
+        if session_start_requested(reversed(tracker.events)) and not shown:
             dispatcher.utter_message(response=GREETING_RESPONSE)
             shown = True
         if shown:  # a widget reconnect starts a new session event, but not a new greeting

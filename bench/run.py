@@ -22,12 +22,10 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot import RASA_EXECUTABLE  # noqa: E402
-from bot.training import is_up_to_date, train  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+from bot import PROJECT_ROOT as ROOT
+from bot import RASA_EXECUTABLE
+from bot.stack import Stack
+from bot.training import is_up_to_date, train
 
 RESULTS = ROOT / "results"
 # Multi-turn conversations a patient might have; each sender walks through one.

@@ -19,6 +19,7 @@ COMMAND_GROUPS = {
     "logs": "bot.staff.logs_cli",
     "serve": "bot.serve",
     "train": "bot.training",
+    "db": "bot.appdb.cli",
 }
 
 

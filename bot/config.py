@@ -9,9 +9,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
@@ -113,6 +114,40 @@ def _sqlite_url(path: Path) -> str:
 
 
 @dataclass(frozen=True)
+class RateLimit:
+    """At most ``requests`` in any ``window_seconds`` window (bot.channels.ratelimit)."""
+
+    requests: int
+    window_seconds: float
+
+
+def parse_rate_limit(name: str, raw: str) -> RateLimit:
+    """Parse "COUNT/SECONDS", e.g. MESO_RATE_LIMIT_SENDER=20/60."""
+    try:
+        count, seconds = raw.split("/")
+        return RateLimit(int(count), float(seconds))
+    except ValueError as exc:
+        raise ConfigError(f"{name} must look like 20/60 (requests/seconds), got {raw!r}") from exc
+
+
+# The services of `make run` (Procfile): name -> (port variable, default port).
+SERVICE_PORTS = {
+    "rasa": ("MESO_RASA_PORT", 5005),
+    "actions": ("MESO_ACTIONS_PORT", 5055),
+    "web": ("MESO_WEB_PORT", 8080),
+    "staff": ("MESO_STAFF_PORT", 8000),
+}
+# Environment variables of the WhatsApp Cloud API channel (bot.channels.whatsapp_config).
+WHATSAPP_ENV_VARS = (
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_ACCESS_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID",
+    "WHATSAPP_API_BASE_URL",
+)
+
+
+@dataclass(frozen=True)
 class Settings:
     project_root: Path
     var_dir: Path
@@ -136,11 +171,54 @@ class Settings:
     redis_port: int = 6379
     redis_password: str | None = None
     redis_dedup_db: int = 2
-    extra: dict[str, str] = field(default_factory=dict)
+    # Services: where they listen, and what Rasa is started with.
+    bind_host: str = "127.0.0.1"
+    ports: tuple[tuple[str, int], ...] = tuple((k, v[1]) for k, v in SERVICE_PORTS.items())
+    public_rasa_url: str | None = None
+    endpoints_path: Path = Path("endpoints.yml")
+    model_path: str = "models"
+    rasa_api_token: str | None = None
+    action_endpoint_url: str | None = None
+    log_level: str = "INFO"
+    # Public channels (bot.channels.guarded): per sender and per client address.
+    rate_limit_sender: RateLimit = RateLimit(30, 60.0)
+    rate_limit_ip: RateLimit = RateLimit(120, 60.0)
+    # Staff app (bot.staff.config).
+    staff_timezone: str = "UTC"
+    staff_idle_minutes: int = 30
+    staff_secure_cookies: bool = False
+    staff_nlu_threshold: float = 0.5
+    # WHATSAPP_* variables as set (empty ones left out); bot.channels.whatsapp_config.
+    whatsapp: tuple[tuple[str, str], ...] = ()
 
     @property
     def clinic(self) -> ClinicConfig:
         return load_clinic_config(self.clinic_config_path)
+
+    def port(self, service: str) -> int:
+        """The port of one service of SERVICE_PORTS."""
+        return dict(self.ports)[service]
+
+    @property
+    def rasa_action_endpoint_url(self) -> str:
+        """Where Rasa calls the action server: MESO_ACTION_ENDPOINT_URL, else the local
+        action server on MESO_ACTIONS_PORT."""
+        if self.action_endpoint_url:
+            return self.action_endpoint_url
+        host = "127.0.0.1" if self.bind_host in ("0.0.0.0", "::", "") else self.bind_host
+        return f"http://{host}:{self.port('actions')}/webhook"
+
+    def rasa_environment(self) -> dict[str, str]:
+        """The variables endpoints.yml references (Rasa expands ``${VAR}`` but has no
+        defaults), so `python -m bot serve rasa` exports them before starting Rasa."""
+        values = {
+            "MESO_ACTION_ENDPOINT_URL": self.rasa_action_endpoint_url,
+            "MESO_TRACKER_DB_URL": self.tracker_db_url,
+            "MESO_REDIS_PORT": str(self.redis_port),
+        }
+        if self.redis_host:  # no default: a Redis lock store must name its server
+            values["MESO_REDIS_HOST"] = self.redis_host
+        return values
 
 
 def _env_number(name: str, default: float, kind: type = float) -> float:
@@ -181,7 +259,70 @@ def load_settings() -> Settings:
         redis_port=int(_env_number("MESO_REDIS_PORT", 6379, int)),
         redis_password=os.environ.get("MESO_REDIS_PASSWORD") or None,
         redis_dedup_db=int(_env_number("MESO_REDIS_DEDUP_DB", 2, int)),
+        bind_host=os.environ.get("MESO_BIND_HOST") or "127.0.0.1",
+        ports=tuple(
+            (service, int(_env_number(name, default, int)))
+            for service, (name, default) in SERVICE_PORTS.items()
+        ),
+        public_rasa_url=os.environ.get("MESO_PUBLIC_RASA_URL") or None,
+        endpoints_path=Path(os.environ.get("MESO_ENDPOINTS") or "endpoints.yml"),
+        model_path=os.environ.get("MESO_MODEL") or "models",
+        rasa_api_token=os.environ.get("MESO_RASA_API_TOKEN") or None,
+        action_endpoint_url=os.environ.get("MESO_ACTION_ENDPOINT_URL") or None,
+        log_level=os.environ.get("LOG_LEVEL") or "INFO",
+        rate_limit_sender=parse_rate_limit(
+            "MESO_RATE_LIMIT_SENDER", os.environ.get("MESO_RATE_LIMIT_SENDER") or "30/60"
+        ),
+        rate_limit_ip=parse_rate_limit(
+            "MESO_RATE_LIMIT_IP", os.environ.get("MESO_RATE_LIMIT_IP") or "120/60"
+        ),
+        staff_timezone=_timezone("MESO_STAFF_TIMEZONE"),
+        staff_idle_minutes=_positive_int("MESO_STAFF_IDLE_MINUTES", 30),
+        staff_secure_cookies=os.environ.get("MESO_STAFF_SECURE_COOKIES", "") in ("1", "true"),
+        staff_nlu_threshold=_fraction("MESO_STAFF_NLU_THRESHOLD", 0.5),
+        whatsapp=tuple(
+            (name, os.environ[name].strip())
+            for name in WHATSAPP_ENV_VARS
+            if (os.environ.get(name) or "").strip()
+        ),
     )
+
+
+def _timezone(name: str) -> str:
+    value = os.environ.get(name) or "UTC"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"{name}={value!r} is not a known time zone; use an IANA name such as Europe/London"
+        ) from exc
+    return value
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive whole number of minutes, got {raw!r}")
+    return value
+
+
+def _fraction(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}")
+    return value
 
 
 def _secret(name: str) -> str | None:

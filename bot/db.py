@@ -1,7 +1,8 @@
 """SQLAlchemy plumbing for the project's own tables (handoffs, staff app).
 
 The fact base has its own database (see bot.facts.models) because it is rebuilt
-wholesale; everything here is operational data that must survive rebuilds.
+wholesale; everything here is operational data that must survive rebuilds, so its
+schema is created and changed only by the migrations of bot.appdb.
 """
 
 from __future__ import annotations
@@ -38,15 +39,9 @@ def make_engine(url: str) -> Engine:
 
 @lru_cache(maxsize=8)
 def engine_for(url: str) -> Engine:
-    """One engine (and connection pool) per URL per process."""
-    engine = make_engine(url)
-    # Import models so that create_all knows every table of the app database.
-    import bot.handoff
-    import bot.staff.models
-    import bot.staff.store  # noqa: F401
-
-    Base.metadata.create_all(engine)
-    return engine
+    """One engine (and connection pool) per URL per process. The tables come from
+    `python -m bot db upgrade` (bot.appdb), not from here."""
+    return make_engine(url)
 
 
 def app_engine() -> Engine:

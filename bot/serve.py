@@ -12,17 +12,16 @@ import errno
 import hmac
 import logging
 import os
+import shlex
 import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from bot import RASA_EXECUTABLE
-from bot.config import get_settings
+from bot.config import SERVICE_PORTS, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +37,25 @@ GENERATED_ENDPOINTS = "endpoints.rasa.yml"
 class Service:
     name: str
     label: str
-    port_env: str
-    default_port: int
+
+    @property
+    def port_env(self) -> str:
+        return SERVICE_PORTS[self.name][0]
+
+    @property
+    def default_port(self) -> int:
+        return SERVICE_PORTS[self.name][1]
 
     @property
     def port(self) -> int:
-        return int(os.environ.get(self.port_env) or self.default_port)
+        return get_settings().port(self.name)
 
 
 SERVICES = {
-    "rasa": Service("rasa", "Rasa server", "MESO_RASA_PORT", 5005),
-    "actions": Service("actions", "action server", "MESO_ACTIONS_PORT", 5055),
-    "web": Service("web", "demo clinic site + widget", "MESO_WEB_PORT", 8080),
-    "staff": Service("staff", "staff app", "MESO_STAFF_PORT", 8000),
+    "rasa": Service("rasa", "Rasa server"),
+    "actions": Service("actions", "action server"),
+    "web": Service("web", "demo clinic site + widget"),
+    "staff": Service("staff", "staff app"),
 }
 
 
@@ -59,7 +64,7 @@ class PortInUse(RuntimeError):
 
 
 def bind_host() -> str:
-    return os.environ.get("MESO_BIND_HOST", "127.0.0.1")
+    return get_settings().bind_host
 
 
 def ensure_port_free(service: Service, host: str | None = None) -> None:
@@ -82,20 +87,20 @@ def ensure_port_free(service: Service, host: str | None = None) -> None:
 
 def rasa_command() -> list[str]:
     settings = get_settings()
+    # Rasa's command line, after the startup hook that patches Rasa (bot.rasa_ext.startup).
     command = [
-        RASA_EXECUTABLE,
+        sys.executable, "-m", "bot.rasa_ext.server",
         "run",
         "--interface", bind_host(),
         "--port", str(SERVICES["rasa"].port),
         "--credentials", "credentials.yml",
         "--endpoints", endpoints_for_rasa(),
-        "--model", os.environ.get("MESO_MODEL", "models"),
+        "--model", settings.model_path,
         "--cors", *settings.clinic.website_origins,
     ]  # fmt: skip
-    api_token = os.environ.get("MESO_RASA_API_TOKEN")
-    if api_token:
+    if settings.rasa_api_token:
         # Rasa's HTTP API stays off unless a token protects it.
-        command += ["--enable-api", "--auth-token", api_token]
+        command += ["--enable-api", "--auth-token", settings.rasa_api_token]
     return command
 
 
@@ -110,12 +115,34 @@ def fact_base_problem() -> str | None:
     return None
 
 
+def app_db_problem() -> str | None:
+    """Bring the app database to the newest schema (bot.appdb) before a service that
+    uses it starts; why that failed, or None. Processes starting together take turns."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.appdb import upgrade
+
+    url = get_settings().app_db_url
+    try:
+        upgrade(url)
+    except SQLAlchemyError as exc:
+        # The type and the password-less URL only: driver messages can hold secrets.
+        where = make_url(url).render_as_string(hide_password=True)
+        return (
+            f"error: could not migrate the app database at {where} (MESO_APP_DB_URL): "
+            f"{type(exc).__name__}. Check that it is reachable, then run "
+            "`python -m bot db upgrade`."
+        )
+    return None
+
+
 def endpoints_for_rasa() -> str:
     """MESO_ENDPOINTS, plus what secrets protect: the action server's token header and
     the Redis password, when configured. The generated file holds ${VAR} references
     (Rasa expands them), never the secrets themselves."""
     settings = get_settings()
-    path = Path(os.environ.get("MESO_ENDPOINTS", "endpoints.yml"))
+    path = settings.endpoints_path
     if not settings.action_server_token and not settings.redis_password:
         return str(path)
     source = path if path.is_absolute() else settings.project_root / path
@@ -206,7 +233,7 @@ def _serve_actions(service: Service) -> int:
     os.chdir(settings.project_root)
     if str(settings.project_root) not in sys.path:
         sys.path.insert(0, str(settings.project_root))
-    sdk_utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    sdk_utils.configure_colored_logging(settings.log_level)
     sdk_utils.update_sanic_log_level()
     app = action_server_app(settings.action_server_token)
     host = bind_host()
@@ -256,9 +283,11 @@ def _run(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return 1
     if service.name == "rasa":
+        # endpoints.yml reads these through Rasa's ${VAR}; Rasa has no defaults for them.
+        os.environ.update(get_settings().rasa_environment())
         return _exec(rasa_command())
     if service.name == "actions":
-        problem = fact_base_problem()
+        problem = fact_base_problem() or app_db_problem()
         if problem:
             print(problem, file=sys.stderr)
             return 1
@@ -268,12 +297,14 @@ def _run(args: argparse.Namespace) -> int:
     if service.name == "web":
         from bot.web import create_app as create_web_app
 
-        rasa_url = os.environ.get(
-            "MESO_PUBLIC_RASA_URL", f"http://localhost:{SERVICES['rasa'].port}"
-        )
+        rasa_url = get_settings().public_rasa_url or f"http://localhost:{SERVICES['rasa'].port}"
         return _serve_asgi(create_web_app(rasa_url=rasa_url), service)
     from bot.staff.app import create_app as create_staff_app
 
+    problem = app_db_problem()
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     return _serve_asgi(create_staff_app(), service)
 
 
@@ -302,6 +333,13 @@ def _print_urls(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_rasa_env(_args: argparse.Namespace) -> int:
+    """For Rasa commands run by hand (`make shell`): eval "$(python -m bot serve rasa-env)"."""
+    for name, value in get_settings().rasa_environment().items():
+        print(f"export {name}={shlex.quote(value)}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     group = subparsers.add_parser("serve", help="start a service or check ports")
     commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -317,3 +355,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands.add_parser("urls", help="print the URLs of the running services").set_defaults(
         handler=_print_urls
     )
+    commands.add_parser(
+        "rasa-env", help="print the variables endpoints.yml needs, as shell exports"
+    ).set_defaults(handler=_print_rasa_env)

@@ -16,12 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bot.evaluation.dedup import near_copies, nlu_examples  # noqa: E402
-from bot.evaluation.e2e import load_items, run, write_report  # noqa: E402
-from tests.stack import Stack  # noqa: E402
+from bot import PROJECT_ROOT as ROOT
+from bot.evaluation.dedup import near_copies, nlu_examples
+from bot.evaluation.e2e import load_items, run, write_report
+from bot.stack import Stack
 
 ITEMS = ROOT / "tests" / "e2e" / "patients.yml"
 RESULTS = ROOT / "results"

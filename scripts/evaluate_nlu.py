@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 
 from bot import RASA_EXECUTABLE
+from bot.contract import SAFETY_INTENTS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "results"
 HELDOUT = "tests/nlu/heldout.yml"
-SAFETY_INTENTS = ("report_urgent", "personal_medical")
 
 # The pipeline `rasa init` writes in Rasa 3.6, for the comparison.
 DEFAULT_CONFIG = """\

@@ -39,8 +39,8 @@ from bot.channels.conversation_ids import (
     web_session_id_is_valid,
 )
 from bot.channels.pseudonym import pseudonym
-from bot.channels.ratelimit import RateLimiter, limit_from_env
-from bot.config import get_settings
+from bot.channels.ratelimit import RateLimiter
+from bot.config import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +73,35 @@ def clean_sender(value: Any) -> str:
     return value
 
 
+# What a patient reads when a chat channel (socket.io, WhatsApp) refuses a message.
+UNREADABLE_REPLY = "Sorry, I couldn't read that message. Please type your question."
+RATE_LIMITED_REPLY = "You're sending messages very fast. Please wait a moment."
+
+
+class InputGuard:
+    """The checks every patient channel applies before Rasa sees a message: the text
+    cleaned (clean_text) and rate limits per conversation and per client address
+    (MESO_RATE_LIMIT_SENDER, MESO_RATE_LIMIT_IP). REST, socket.io and WhatsApp each
+    hold one."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        settings = settings or get_settings()
+        self.sender_limiter = RateLimiter(settings.rate_limit_sender)
+        self.ip_limiter = RateLimiter(settings.rate_limit_ip)
+
+    clean_text = staticmethod(clean_text)
+
+    def retry_after(self, sender: str, ip: str | None = None) -> float:
+        """0 if the message may go on (it is counted), else seconds to wait. The
+        address is checked first, so a flood from one address can't use up a
+        patient's own allowance."""
+        if ip is not None:
+            wait = self.ip_limiter.retry_after(ip)
+            if wait:
+                return wait
+        return self.sender_limiter.retry_after(sender)
+
+
 def _error(status: int, message: str, **headers: str) -> HTTPResponse:
     return response.json({"error": message}, status=status, headers=headers or None)
 
@@ -97,8 +126,7 @@ class GuardedRestInput(RestInput):
     """
 
     def __init__(self) -> None:
-        self.sender_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60"))
-        self.ip_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_IP", "120/60"))
+        self.guard = InputGuard()
 
     @classmethod
     def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
@@ -149,15 +177,14 @@ class GuardedRestInput(RestInput):
         metadata = body.get("metadata")
         if metadata is not None and not isinstance(metadata, dict):
             return _error(400, "'metadata' must be a JSON object")
-        for limiter, key in ((self.ip_limiter, client_ip(request)), (self.sender_limiter, sender)):
-            wait = limiter.retry_after(key)
-            if wait:
-                logger.warning("Rate limit hit for sender %s", pseudonym(sender))
-                return _error(
-                    429,
-                    "too many messages; please wait a moment",
-                    **{"Retry-After": str(max(1, round(wait)))},
-                )
+        wait = self.guard.retry_after(sender, client_ip(request))
+        if wait:
+            logger.warning("Rate limit hit for sender %s", pseudonym(sender))
+            return _error(
+                429,
+                "too many messages; please wait a moment",
+                **{"Retry-After": str(max(1, round(wait)))},
+            )
         body["sender"], body["message"] = sender, text
         body.pop("input_channel", None)
         return None
@@ -227,8 +254,7 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.sender_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60"))
-        self.ip_limiter = RateLimiter(limit_from_env("MESO_RATE_LIMIT_IP", "120/60"))
+        self.guard = InputGuard()
         # sid -> (session id or None before session_request, client address)
         self.connections: dict[str, tuple[str | None, str]] = {}
         self.owners: dict[str, str] = {}  # session id -> the sid that holds it
@@ -319,14 +345,10 @@ class GuardedSocketIOInput(SocketIOInput):
             try:
                 text = clean_text(data.get("message"))
             except InvalidMessage:
-                await output.send_text_message(
-                    session_id, "Sorry, I couldn't read that message. Please type your question."
-                )
+                await output.send_text_message(session_id, UNREADABLE_REPLY)
                 return
-            if self.ip_limiter.retry_after(ip) or self.sender_limiter.retry_after(session_id):
-                await output.send_text_message(
-                    session_id, "You're sending messages very fast. Please wait a moment."
-                )
+            if self.guard.retry_after(session_id, ip):
+                await output.send_text_message(session_id, RATE_LIMITED_REPLY)
                 return
             metadata = data.get(self.metadata_key)
             if isinstance(metadata, str):

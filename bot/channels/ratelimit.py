@@ -6,32 +6,16 @@ limit_req (deploy/nginx.conf) caps the total per IP.
 
 from __future__ import annotations
 
-import os
 import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
 
-
-@dataclass(frozen=True)
-class Limit:
-    requests: int
-    window_seconds: float
-
-
-def limit_from_env(name: str, default: str) -> Limit:
-    """Parse "COUNT/SECONDS", e.g. MESO_RATE_LIMIT_SENDER=20/60."""
-    raw = os.environ.get(name) or default
-    try:
-        count, seconds = raw.split("/")
-        return Limit(int(count), float(seconds))
-    except ValueError as exc:
-        raise ValueError(f"{name} must look like 20/60 (requests/seconds), got {raw!r}") from exc
+from bot.config import RateLimit
 
 
 class RateLimiter:
     """Allows `limit.requests` per key in any `limit.window_seconds` window."""
 
-    def __init__(self, limit: Limit, max_keys: int = 50_000) -> None:
+    def __init__(self, limit: RateLimit, max_keys: int = 50_000) -> None:
         self.limit = limit
         self.max_keys = max_keys
         self._hits: OrderedDict[str, deque[float]] = OrderedDict()

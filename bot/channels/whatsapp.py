@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -31,7 +30,9 @@ from bot.channels.conversation_ids import (
     conversation_key,
     whatsapp_conversation_id,
 )
+from bot.channels.guarded import RATE_LIMITED_REPLY, InputGuard, InvalidMessage
 from bot.channels.pseudonym import pseudonym
+from bot.channels.ratelimit import RateLimiter
 from bot.channels.whatsapp_api import GraphAPIClient
 from bot.channels.whatsapp_config import WhatsAppConfig
 from bot.channels.whatsapp_messages import (
@@ -53,7 +54,7 @@ from bot.channels.whatsapp_webhook import (
     tokens_match,
 )
 from bot.channels.whatsapp_window import record_inbound
-from bot.contract import RASA_API_TOKEN_ENV
+from bot.config import RateLimit, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -180,6 +181,13 @@ class WhatsAppInput(InputChannel):
             self.client = GraphAPIClient(self.config.messages_url(), self.config.access_token or "")
         self.seen_ids = seen_ids if seen_ids is not None else seen_message_ids()
         self._tasks: set[asyncio.Task] = set()
+        # The same text cleaning and per-sender limit as REST and socket.io. (Every
+        # request comes from Meta's servers, so a per-address limit would mean nothing.)
+        self.guard = InputGuard()
+        # "Please wait" at most once per limit window, not once per refused message.
+        self._slow_down_notices = RateLimiter(
+            RateLimit(1, self.guard.sender_limiter.limit.window_seconds)
+        )
 
     # ------------------------------------------------------------------ helpers
 
@@ -195,9 +203,8 @@ class WhatsAppInput(InputChannel):
         return whatsapp_conversation_id(number, self._conversation_key)
 
     def sender_ref(self, sender: str) -> str:
-        """A stable, non-reversible reference to a patient for logs."""
-        key = (self.config.app_secret or "").encode("utf-8") or None
-        return pseudonym(sender, key, prefix="wa:")
+        """A non-reversible reference to a patient for logs (bot.channels.pseudonym)."""
+        return pseudonym(sender, prefix="wa:")
 
     def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
         # Keep a reference: the event loop holds tasks only weakly.
@@ -226,9 +233,22 @@ class WhatsAppInput(InputChannel):
                 if message.kind == UNSUPPORTED:
                     await output.send_text_message(message.sender, TEXT_ONLY_REPLY)
                     continue
+                try:
+                    text = self.guard.clean_text(message.text)
+                except InvalidMessage:
+                    continue  # nothing left once control characters are gone
+                if self.guard.retry_after(conversation_id):
+                    logger.warning(
+                        "WhatsApp: %s is over the per-sender rate limit "
+                        "(MESO_RATE_LIMIT_SENDER); message not answered.",
+                        self.sender_ref(message.sender),
+                    )
+                    if not self._slow_down_notices.retry_after(conversation_id):
+                        await output.send_text_message(message.sender, RATE_LIMITED_REPLY)
+                    continue
                 await on_new_message(
                     UserMessage(
-                        message.text,
+                        text,
                         output,
                         conversation_id,
                         input_channel=CHANNEL_NAME,
@@ -253,7 +273,7 @@ class WhatsAppInput(InputChannel):
         """Keep the number for staff replies during WhatsApp's 24-hour window
         (bot.channels.whatsapp_window); only when live takeover is on (Rasa's API token
         is set), since nothing else could use it."""
-        if not os.environ.get(RASA_API_TOKEN_ENV):
+        if not get_settings().rasa_api_token:
             return
         try:
             await asyncio.to_thread(record_inbound, conversation_id, number)

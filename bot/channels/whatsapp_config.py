@@ -1,4 +1,5 @@
-"""Settings of the WhatsApp Cloud API channel, read from environment variables.
+"""Settings of the WhatsApp Cloud API channel, from environment variables (read once,
+by bot.config, like every other setting).
 
 Environment variables are the documented way to configure the channel; keys under the
 connector in credentials.yml override them (handy for tests, never needed in production).
@@ -6,22 +7,23 @@ connector in credentials.yml override them (handy for tests, never needed in pro
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.config import WHATSAPP_ENV_VARS, get_settings
+
 DEFAULT_API_BASE_URL = "https://graph.facebook.com/v22.0"
 
 # credentials.yml key -> environment variable. Order is the order errors name them in.
-ENV_VARS: dict[str, str] = {
-    "app_secret": "WHATSAPP_APP_SECRET",
-    "verify_token": "WHATSAPP_VERIFY_TOKEN",
-    "access_token": "WHATSAPP_ACCESS_TOKEN",
-    "phone_number_id": "WHATSAPP_PHONE_NUMBER_ID",
-    "api_base_url": "WHATSAPP_API_BASE_URL",
-}
+ENV_VARS: dict[str, str] = dict(
+    zip(
+        ("app_secret", "verify_token", "access_token", "phone_number_id", "api_base_url"),
+        WHATSAPP_ENV_VARS,
+        strict=True,
+    )
+)
 REQUIRED = ("app_secret", "verify_token", "access_token", "phone_number_id")
 
 
@@ -40,7 +42,7 @@ class WhatsAppConfig:
         environ: Mapping[str, str] | None = None,
     ) -> WhatsAppConfig:
         """Environment first, then non-empty credentials.yml values on top."""
-        environ = os.environ if environ is None else environ
+        environ = dict(get_settings().whatsapp) if environ is None else environ
         credentials = credentials or {}
         values: dict[str, str | None] = {}
         for key, env_var in ENV_VARS.items():

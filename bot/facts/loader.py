@@ -46,7 +46,8 @@ _FACT_KEYS = (
 )
 _CITATION_KEYS = ("id", "evidence", "says", "span")
 _SPAN_KEYS = ("min", "max", "unit")
-_VOCAB_KEYS = ("label", "synonyms", "related", "related_topics")
+# nlu_variants / not_nlu are for the NLU's synonym mapper only (bot.facts.nlu_sync).
+_VOCAB_KEYS = ("label", "synonyms", "related", "related_topics", "nlu_variants", "not_nlu")
 _TOPIC_KEYS = ("label", "keywords")
 _SOURCE_KEYS = ("id", "file", "title", "publisher", "date")
 _EXCLUSION_KEYS = ("source", "match", "reason")

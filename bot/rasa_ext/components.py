@@ -10,7 +10,6 @@ patient sent, so nothing is lost.
 
 from __future__ import annotations
 
-import os
 import re
 from typing import Any
 
@@ -22,18 +21,17 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from bot.config import get_settings
+from bot.contract import (
+    OUT_OF_SCOPE_INTENT,
+    PERSONAL_MEDICAL_INTENT,
+    TOO_LONG_INTENT,
+    URGENT_INTENT,
+    answer_intent,
+)
 from bot.facts.contract import ENTITY_VALUES
 
-TOO_LONG_INTENT = "message_too_long"
 ORIGINAL_LENGTH_KEY = "meso_original_length"
-DEFAULT_MAX_CHARS = 1000
-
-
-def _max_chars(config: dict[str, Any]) -> int:
-    # The environment wins so a clinic can change the limit without retraining.
-    return int(
-        os.environ.get("MESO_MAX_MESSAGE_CHARS") or config.get("max_chars") or DEFAULT_MAX_CHARS
-    )
 
 
 class StatelessComponent(GraphComponent):
@@ -57,13 +55,11 @@ class StatelessComponent(GraphComponent):
 class InputLengthGuard(StatelessComponent):
     """Trims overlong texts before tokenization and records their real length."""
 
-    @staticmethod
-    def get_default_config() -> dict[str, Any]:
-        return {"max_chars": DEFAULT_MAX_CHARS}
-
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         super().__init__(config)
-        self.max_chars = _max_chars(self.config)
+        # A setting (MESO_MAX_MESSAGE_CHARS), not a pipeline option: a clinic changes it
+        # without retraining, and the channels cut stored texts from the same value.
+        self.max_chars = get_settings().max_message_chars
 
     def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
@@ -91,11 +87,11 @@ class InputLengthVerdict(StatelessComponent):
         return messages
 
 
-URGENT_INTENT = "report_urgent"
 CONDITION_VALUES = frozenset(ENTITY_VALUES["condition"])
 # General questions about what *can* happen ("can it make you faint?") stay answers.
 GENERAL_QUESTION_INTENTS = frozenset(
-    {"ask_side_effects", "ask_safety", "ask_contraindications", "ask_pain", "ask_preparation"}
+    answer_intent(topic)
+    for topic in ("side_effects", "safety", "contraindications", "pain", "preparation")
 )
 # Unmistakable emergency phrasings. A missed emergency costs far more than a patient
 # with a harmless symptom being told to seek care, so these override the classifier.
@@ -134,7 +130,6 @@ RED_FLAGS = tuple(
 # A personal-medical message with a red flag is often history ("I faint when I see
 # needles, is it safe for me?"); it is escalated only when it reports what happened
 # after a treatment or right now.
-PERSONAL_MEDICAL_INTENT = "personal_medical"
 AFTER_TREATMENT = re.compile(
     r"\b(after|since|following)\b.{0,40}\b(session|treatment|injections?|procedure|meso\w*|"
     r"appointment|clinic)\b|\b(right now|now|just|today|tonight|this morning|yesterday)\b"
@@ -157,7 +152,6 @@ HUMAN = re.compile(
     r"brother|grandma|grandpa|granny|grandad|patient|someone|somebody|person|people|man|"
     r"woman|colleague|flatmate)\b"
 )
-OUT_OF_SCOPE_INTENT = "out_of_scope"
 # General curiosity ("what makes people faint?"): a wh-question about nobody in particular.
 CURIOSITY = re.compile(r"^\s*(what|why|how come|how do|how does)\b")
 SOMEONE = re.compile(

@@ -43,7 +43,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
+from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY, SAFETY_INTENTS, TOO_LONG_INTENT
 from bot.rasa_ext.sklearn_io import (
     LinearTextScorer,
     load_model,
@@ -56,7 +56,7 @@ logger = logging.getLogger(__name__)
 FACT_METADATA_KEY = "fact"
 MODEL_FILE = "fact_ranker.skops"
 # Never re-targeted: a safety route always wins over an answer.
-PROTECTED_INTENTS = frozenset({"report_urgent", "personal_medical", "message_too_long"})
+PROTECTED_INTENTS = frozenset({*SAFETY_INTENTS, TOO_LONG_INTENT})
 
 # A second question starts after "?" or after "and"/"also"/"plus" followed by a
 # question word: "how many sessions and does it hurt?".

@@ -16,7 +16,7 @@ from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.config import get_settings
-from bot.rasa_ext import health, lock_store, resilience
+from bot.rasa_ext import startup
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +28,12 @@ class ClinicTemplatedNLG(TemplatedNaturalLanguageGenerator):
         super().__init__((domain or Domain.empty()).responses)
         settings = get_settings()
         self.clinic_values = settings.clinic.template_values()
-        resilience.install(settings.action_timeout_seconds)
-        health.install()
-        lock_store.install()
+        if not startup.installed():
+            # Rasa started by hand (`rasa run`): the fallbacks and guards are missing.
+            logger.warning(
+                "Rasa was started without the project's startup hook: no action-server "
+                "fallback or urgent guard. Start it with `python -m bot serve rasa`."
+            )
         logger.info("Clinic NLG ready for %s", self.clinic_values["clinic_name"])
 
     def _fill_response(

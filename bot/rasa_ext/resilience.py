@@ -9,7 +9,8 @@ and a few seconds more. ``action_session_start`` falls back
 to Rasa's built-in session start (plus the greeting when the widget asked for it),
 so the tracker stays valid.
 
-Installed once by ClinicTemplatedNLG when the Rasa server loads endpoints.yml.
+Installed by the Rasa server's startup hook (bot.rasa_ext.startup); tested in
+tests/rasa_ext/test_resilience.py.
 """
 
 from __future__ import annotations
@@ -26,21 +27,17 @@ from rasa.core.actions.action import (
     RemoteAction,
     create_bot_utterance,
 )
+from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.constants import (
-    ACTION_EXTRACT_SLOTS,
     ACTION_SESSION_START_NAME,
-    USER_INTENT_SESSION_START,
 )
 from rasa.shared.core.events import (
-    ActionExecuted,
-    DefinePrevUserUtteredFeaturization,
     Event,
     SlotSet,
-    UserUttered,
 )
 from rasa.shared.exceptions import RasaException
 
-from actions.session import DISCLAIMER_SLOT, GREETING_RESPONSE
+from bot.contract import DISCLAIMER_SLOT, GREETING_RESPONSE, session_start_requested
 from bot.rasa_ext import circuit_breaker
 
 logger = logging.getLogger(__name__)
@@ -58,13 +55,7 @@ async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> 
 
 def _answers_session_start_request(tracker: Any) -> bool:
     """Greet only the widget's explicit /session_start, as actions/session.py does."""
-    for event in reversed(tracker.events):
-        if isinstance(event, (SlotSet, DefinePrevUserUtteredFeaturization)) or (
-            isinstance(event, ActionExecuted) and event.action_name == ACTION_EXTRACT_SLOTS
-        ):
-            continue  # Rasa's own steps right after a user message
-        return isinstance(event, UserUttered) and event.intent_name == USER_INTENT_SESSION_START
-    return False
+    return session_start_requested(event.as_dict() for event in reversed(tracker.events))
 
 
 async def _run_with_fallback(
@@ -118,9 +109,11 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
         _action_result_validator().validate(result)
         return True
     except jsonschema.ValidationError as error:
+        # Rasa's wording, so logs read the same with or without the patch.
         error.message += (
             ". Failed to validate Action server response from API, make sure your "
-            "response from the Action endpoint is valid."
+            "response from the Action endpoint is valid. For more information about "
+            f"the format visit {DOCS_BASE_URL}/custom-actions"
         )
         raise
 

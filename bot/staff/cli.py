@@ -10,8 +10,8 @@ import argparse
 import getpass
 import sys
 
+from bot.appdb import migrated_engine
 from bot.config import get_settings
-from bot.db import engine_for
 from bot.staff import audit
 from bot.staff.auth import AccountError, UserStore
 from bot.staff.models import ROLES
@@ -31,7 +31,7 @@ def read_password(confirm: bool = True) -> str:
 
 
 def _store() -> UserStore:
-    return UserStore(engine_for(get_settings().app_db_url))
+    return UserStore(migrated_engine(get_settings().app_db_url))
 
 
 def _add(args: argparse.Namespace) -> int:

@@ -6,10 +6,9 @@ one immutable object instead of reading the environment themselves.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from bot.config import (
     MIN_SECRET_CHARS,
@@ -48,14 +47,6 @@ class StaffConfig:
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> StaffConfig:
         settings = settings or get_settings()
-        timezone = os.environ.get("MESO_STAFF_TIMEZONE") or "UTC"
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(
-                f"MESO_STAFF_TIMEZONE={timezone!r} is not a known time zone; "
-                "use an IANA name such as Europe/London"
-            ) from exc
         return cls(
             app_db_url=settings.app_db_url,
             tracker_db_url=settings.tracker_db_url,
@@ -64,11 +55,11 @@ class StaffConfig:
             if settings.staff_secret_key
             else load_or_create_secret(settings.var_dir),
             facts_db_url=settings.facts_db_url,
-            idle_minutes=_positive_int("MESO_STAFF_IDLE_MINUTES", 30),
-            secure_cookies=os.environ.get("MESO_STAFF_SECURE_COOKIES", "") in ("1", "true"),
-            nlu_threshold=_fraction("MESO_STAFF_NLU_THRESHOLD", 0.5),
+            idle_minutes=settings.staff_idle_minutes,
+            secure_cookies=settings.staff_secure_cookies,
+            nlu_threshold=settings.staff_nlu_threshold,
             retention_days=settings.clinic.retention_days,
-            timezone=timezone,
+            timezone=settings.staff_timezone,
         )
 
 
@@ -97,29 +88,3 @@ def load_or_create_secret(var_dir: Path) -> str:
         var_dir / SECRET_KEY_FILE,
         "delete it (a new one is generated) or set MESO_STAFF_SECRET_KEY",
     )
-
-
-def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive whole number of minutes, got {raw!r}")
-    return value
-
-
-def _fraction(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}")
-    return value

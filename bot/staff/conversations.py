@@ -19,21 +19,17 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from bot.contract import FACT_RANKING_KEY, STAFF_METADATA_KEY
+from bot.contract import ANSWER_META_KIND, FACT_RANKING_KEY, STAFF_METADATA_KEY
 from bot.staff.events import events, has_events_table, parse_data
 
 logger = logging.getLogger(__name__)
 
-FALLBACK_INTENT = "nlu_fallback"
 FALLBACK_ACTIONS = frozenset(
     {"action_default_fallback", "action_two_stage_fallback", "utter_default"}
 )
-URGENT_INTENT = "report_urgent"
-HUMAN_INTENT = "request_human"
 HIDDEN_ACTIONS = frozenset({"action_listen"})
 # Rasa bookkeeping that says nothing to a reader of the conversation.
 HIDDEN_EVENT_TYPES = frozenset({"user_featurization"})
-ANSWER_META_KIND = "answer_meta"
 
 
 def conversation_ref(secret: str, sender_id: str) -> str:

@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.contract import FALLBACK_INTENT
 from bot.db import session_scope
 from bot.handoff import HandoffRequest
-from bot.staff.conversations import FALLBACK_INTENT
 from bot.staff.models import ConversationReview
 from bot.staff.store import conversations_t, messages_t
 

@@ -8,10 +8,12 @@ from typing import Any
 
 import yaml
 
+from bot.contract import FALLBACK_INTENT, SESSION_START_INTENT, TOO_LONG_INTENT
+
 # Intents staff cannot choose as a correction: Rasa's built-ins, and the one our
 # input-length component sets (it never comes from training examples).
 NOT_CORRECTABLE = frozenset(
-    {"nlu_fallback", "restart", "back", "session_start", "message_too_long"}
+    {FALLBACK_INTENT, "restart", "back", SESSION_START_INTENT, TOO_LONG_INTENT}
 )
 
 

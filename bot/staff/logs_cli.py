@@ -10,8 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from bot.appdb import migrated_engine
 from bot.config import get_settings
-from bot.db import engine_for
 from bot.staff.cli import CLI_ACTOR
 from bot.staff.config import StaffConfig
 from bot.staff.events import tracker_engine
@@ -20,7 +20,7 @@ from bot.staff.retention import delete_sender, parse_duration, purge_older_than
 
 def _engines() -> tuple:
     config = StaffConfig.from_settings(get_settings())
-    return engine_for(config.app_db_url), tracker_engine(config.tracker_db_url), config
+    return migrated_engine(config.app_db_url), tracker_engine(config.tracker_db_url), config
 
 
 def _purge(args: argparse.Namespace) -> int:

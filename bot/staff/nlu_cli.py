@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.appdb import migrated_engine
 from bot.config import get_settings
-from bot.db import engine_for
 from bot.staff import audit
 from bot.staff.cli import CLI_ACTOR
 from bot.staff.domain import load_domain
@@ -16,7 +16,7 @@ from bot.staff.nlu_export import export_corrections
 
 def _export(args: argparse.Namespace) -> int:
     settings = get_settings()
-    engine = engine_for(settings.app_db_url)
+    engine = migrated_engine(settings.app_db_url)
     result = export_corrections(engine, settings.project_root, load_domain(settings.project_root))
     if args.out:
         out = Path(args.out)
@@ -42,8 +42,23 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sync(_args: argparse.Namespace) -> int:
+    from bot.facts.nlu_sync import GENERATED, VocabularyConflict, sync
+
+    try:
+        changed = sync()
+    except VocabularyConflict as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    where = GENERATED.relative_to(get_settings().project_root)
+    print(f"{'Wrote' if changed else 'Up to date:'} {where}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("nlu", help="NLU training data from the staff app")
+    group = subparsers.add_parser(
+        "nlu", help="NLU training data: staff corrections, synonyms from the vocabulary"
+    )
     commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
     export = commands.add_parser(
         "export", help="write staff intent corrections as Rasa NLU YAML (version 3.1)"
@@ -54,3 +69,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="file to write, e.g. data/nlu/staff_corrections.yml (default: stdout)",
     )
     export.set_defaults(handler=_export)
+    commands.add_parser(
+        "sync",
+        help="write data/nlu/generated/synonyms.yml (entity synonyms, lookup tables) "
+        "from data/facts/vocabulary.yml",
+    ).set_defaults(handler=_sync)

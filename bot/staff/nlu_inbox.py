@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.contract import FALLBACK_INTENT
 from bot.db import session_scope
-from bot.staff.conversations import FALLBACK_INTENT, TranscriptEvent, load_event
+from bot.staff.conversations import TranscriptEvent, load_event
 from bot.staff.domain import DomainInfo
 from bot.staff.models import NluCorrection, utcnow
 from bot.staff.store import IndexedMessage, conversations_t, indexed_message, messages_t

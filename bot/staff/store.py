@@ -32,12 +32,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.contract import FALLBACK_INTENT, URGENT_INTENT
+from bot.contract import REQUEST_HUMAN_INTENT as HUMAN_INTENT
 from bot.db import Base
 from bot.staff.conversations import (
     FALLBACK_ACTIONS,
-    FALLBACK_INTENT,
-    HUMAN_INTENT,
-    URGENT_INTENT,
     conversation_ref,
     event_dict,
     event_float,

@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
 from bot import PROJECT_ROOT
+from bot.appdb import upgrade
 from bot.config import get_settings
 from bot.db import make_engine
 from bot.facts.build import build
@@ -73,6 +74,7 @@ def repository(app_engine: Engine) -> HandoffRepository:
 def app_db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Point the app settings (MESO_APP_DB_URL) at a temporary database."""
     url = f"sqlite:///{tmp_path / 'settings-meso.db'}"
+    upgrade(url)
     monkeypatch.setenv("MESO_APP_DB_URL", url)
     get_settings.cache_clear()
     yield url

@@ -8,9 +8,8 @@ from typing import Any
 
 import yaml
 
-from actions.handoff import LOGISTICS_INTENTS
 from bot import PROJECT_ROOT
-from bot.contract import LANGUAGE_ENTITY
+from bot.contract import LANGUAGE_ENTITY, LOGISTICS_INTENTS
 from bot.facts.contract import ENTITY_VALUES, TOPICS
 
 GENERAL = ["greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "chitchat",
@@ -149,7 +148,7 @@ def test_every_response_is_used_somewhere(domain: dict[str, Any]) -> None:
     in_dialogue = {step["action"] for step in dialogue_steps() if "action" in step}
     code = "\n".join(
         path.read_text(encoding="utf-8")
-        for folder in ("actions", "bot/rasa_ext")
+        for folder in ("actions", "bot/rasa_ext", "bot")
         for path in (PROJECT_ROOT / folder).glob("*.py")
     )
     by_code = set(re.findall(r'"(utter_\w+)"', code))

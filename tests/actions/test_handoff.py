@@ -11,12 +11,12 @@ from sqlalchemy.engine import Engine
 
 from actions.handoff import (
     CONTACT_SLOTS,
-    LOGISTICS_INTENTS,
     ActionClearContactDetails,
     ActionNotifyClinicUrgent,
     ActionSubmitHandoff,
     handoff_reason,
 )
+from bot.contract import LOGISTICS_INTENTS
 from bot.db import make_engine
 from bot.handoff import HandoffRepository
 from tests.actions.conftest import load_tracker, make_tracker, responses, slot_events, user_event

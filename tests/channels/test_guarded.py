@@ -6,7 +6,8 @@ import pytest
 
 from bot.channels.guarded import InvalidMessage, clean_sender, clean_text
 from bot.channels.pseudonym import pseudonym
-from bot.channels.ratelimit import Limit, RateLimiter, limit_from_env
+from bot.channels.ratelimit import RateLimiter
+from bot.config import ConfigError, RateLimit, load_settings
 
 
 @pytest.mark.parametrize("value", [None, 123, ["hi"], {"text": "hi"}, b"hi"])
@@ -43,7 +44,7 @@ def test_pseudonym_is_stable_keyed_and_not_the_id() -> None:
 
 
 def test_rate_limiter_allows_then_blocks_then_recovers() -> None:
-    limiter = RateLimiter(Limit(requests=3, window_seconds=10))
+    limiter = RateLimiter(RateLimit(requests=3, window_seconds=10))
     assert [limiter.retry_after("a", now=t) for t in (0, 1, 2)] == [0, 0, 0]
     assert limiter.retry_after("a", now=3) == pytest.approx(7)
     assert limiter.retry_after("b", now=3) == 0  # other keys are independent
@@ -51,15 +52,15 @@ def test_rate_limiter_allows_then_blocks_then_recovers() -> None:
 
 
 def test_rate_limiter_forgets_least_recent_keys() -> None:
-    limiter = RateLimiter(Limit(1, 60), max_keys=2)
+    limiter = RateLimiter(RateLimit(1, 60), max_keys=2)
     for key in ("a", "b", "c"):
         limiter.retry_after(key, now=0)
     assert limiter.retry_after("a", now=1) == 0  # "a" was evicted, so it starts fresh
 
 
-def test_limit_from_env_explains_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_rate_limit_setting_explains_the_format(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESO_RATE_LIMIT_SENDER", "lots")
-    with pytest.raises(ValueError, match="20/60"):
-        limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60")
+    with pytest.raises(ConfigError, match="MESO_RATE_LIMIT_SENDER must look like 20/60"):
+        load_settings()
     monkeypatch.setenv("MESO_RATE_LIMIT_SENDER", "5/30")
-    assert limit_from_env("MESO_RATE_LIMIT_SENDER", "30/60") == Limit(5, 30.0)
+    assert load_settings().rate_limit_sender == RateLimit(5, 30.0)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from bot.config import get_settings
 from bot.rasa_ext.components import (
     ORIGINAL_LENGTH_KEY,
     TOO_LONG_INTENT,
@@ -16,18 +19,28 @@ from bot.rasa_ext.components import (
 )
 
 
+@pytest.fixture
+def limit_50(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("MESO_MAX_MESSAGE_CHARS", "50")
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+@pytest.mark.usefixtures("limit_50")
 def test_short_messages_pass_untouched() -> None:
     message = Message(data={TEXT: "how many sessions?"})
-    InputLengthGuard({"max_chars": 50}).process([message])
+    InputLengthGuard().process([message])
     InputLengthVerdict().process([message])
     assert message.get(TEXT) == "how many sessions?"
     assert message.get(ORIGINAL_LENGTH_KEY) is None
     assert message.get(INTENT) is None
 
 
+@pytest.mark.usefixtures("limit_50")
 def test_long_messages_are_trimmed_before_nlu_and_get_the_too_long_intent() -> None:
     message = Message(data={TEXT: "sauna " * 100})
-    InputLengthGuard({"max_chars": 50}).process([message])
+    InputLengthGuard().process([message])
     assert len(message.get(TEXT)) == 50
     assert message.get(ORIGINAL_LENGTH_KEY) == 600
     message.set(INTENT, {"name": "ask_aftercare", "confidence": 0.9})  # what DIET would say
@@ -35,9 +48,10 @@ def test_long_messages_are_trimmed_before_nlu_and_get_the_too_long_intent() -> N
     assert message.get(INTENT) == {"name": TOO_LONG_INTENT, "confidence": 1.0}
 
 
-def test_environment_overrides_the_configured_limit(monkeypatch) -> None:
-    monkeypatch.setenv("MESO_MAX_MESSAGE_CHARS", "10")
-    assert InputLengthGuard({"max_chars": 50}).max_chars == 10
+@pytest.mark.usefixtures("limit_50")
+def test_the_limit_is_the_message_limit_setting() -> None:
+    # MESO_MAX_MESSAGE_CHARS, the value the channels also cut stored texts from.
+    assert InputLengthGuard({"max_chars": 1000}).max_chars == 50 == get_settings().max_message_chars
 
 
 def classified(text: str, intent: str) -> Message:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ from argon2 import PasswordHasher
 from starlette.testclient import TestClient
 
 from bot import PROJECT_ROOT
+from bot.appdb import upgrade
 from bot.db import engine_for
 from bot.handoff import HandoffRepository, utcnow
 from bot.staff import auth
@@ -33,8 +35,17 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(auth, "_DUMMY_HASH", auth._hasher.hash("dummy"))
 
 
+@pytest.fixture(scope="session")
+def migrated_app_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An app database at the newest migration, made once and copied for each test."""
+    path = tmp_path_factory.mktemp("appdb") / "meso.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture
-def config(tmp_path: Path) -> StaffConfig:
+def config(tmp_path: Path, migrated_app_db: Path) -> StaffConfig:
+    shutil.copyfile(migrated_app_db, tmp_path / "meso.db")
     return StaffConfig(
         app_db_url=f"sqlite:///{tmp_path / 'meso.db'}",
         tracker_db_url=f"sqlite:///{tmp_path / 'tracker.db'}",

@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import PROJECT_ROOT
+from bot.appdb import upgrade
 from bot.db import engine_for
 from bot.staff.dashboard import compute
 from bot.staff.events import tracker_engine
@@ -72,13 +73,16 @@ class Backend:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
-        return Backend(f"sqlite:///{tmp_path / 'meso.db'}", f"sqlite:///{tmp_path / 'tracker.db'}")
+        app_url = f"sqlite:///{tmp_path / 'meso.db'}"
+        upgrade(app_url)  # the tables come from the migrations, as in production
+        return Backend(app_url, f"sqlite:///{tmp_path / 'tracker.db'}")
     server = request.getfixturevalue("postgres")
     name = f"store_{next(_databases)}"
     admin = sa.create_engine(server.url("postgres").replace("meso:meso@", "postgres@"))
     with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(sa.text(f"CREATE DATABASE {name} OWNER meso"))
     admin.dispose()
+    upgrade(server.url(name))
     # One database for both, as deploy/docker-compose.yml runs it.
     return Backend(server.url(name), server.url(name))
 

@@ -187,9 +187,11 @@ def test_config_and_texts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_a_deletion_request_ends_the_takeover_and_forgets_the_number(tmp_path: Path) -> None:
+    from bot.appdb import upgrade
     from bot.db import engine_for
     from bot.staff.retention import delete_sender
 
+    upgrade(f"sqlite:///{tmp_path / 'app.db'}")  # the tables come from the migrations
     app = engine_for(f"sqlite:///{tmp_path / 'app.db'}")
     tracker = make_engine(f"sqlite:///{tmp_path / 'tracker.db'}")
     tracker_metadata.create_all(tracker)

@@ -13,9 +13,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.contract import FALLBACK_INTENT
 from bot.staff import nlu_inbox
 from bot.staff.context import audit_request, current_user, staff_app
-from bot.staff.conversations import FALLBACK_INTENT, load_user_events
+from bot.staff.conversations import load_user_events
 from bot.staff.nlu_export import export_corrections
 from bot.staff.nlu_inbox import InboxError, InboxQuery
 from bot.staff.redact import redact

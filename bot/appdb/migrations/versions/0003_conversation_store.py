@@ -1,0 +1,123 @@
+"""The conversation store's tables (commit ae1e7d1)
+
+Revision ID: 0003_conversation_store
+Revises: 0002_takeover
+Created: 2026-12-02 08:45:00
+
+Before migrations the staff app created these tables (and staff_messages' full-text
+index) when missing, so each is created only if absent. The full-text DDL is
+bot.staff.store.create_search_index, which is idempotent.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from bot.staff.store import create_search_index
+
+revision = "0003_conversation_store"
+down_revision = "0002_takeover"
+branch_labels = None
+depends_on = None
+
+
+def _exists(table: str) -> bool:
+    return table in sa.inspect(op.get_bind()).get_table_names()
+
+
+def upgrade() -> None:
+    if not _exists("staff_conversation_terms"):
+        op.create_table(
+            "staff_conversation_terms",
+            sa.Column("kind", sa.String(length=16), nullable=False),
+            sa.Column("value", sa.String(length=255), nullable=False),
+            sa.Column("sender_id", sa.String(length=255), nullable=False),
+            sa.Column("count", sa.Integer(), nullable=False),
+            sa.PrimaryKeyConstraint("kind", "value", "sender_id"),
+        )
+        with op.batch_alter_table("staff_conversation_terms", schema=None) as batch_op:
+            batch_op.create_index(
+                batch_op.f("ix_staff_conversation_terms_sender_id"), ["sender_id"], unique=False
+            )
+
+    if not _exists("staff_conversations"):
+        op.create_table(
+            "staff_conversations",
+            sa.Column("sender_id", sa.String(length=255), nullable=False),
+            sa.Column("ref", sa.String(length=32), nullable=False),
+            sa.Column("first_ts", sa.Float(), nullable=True),
+            sa.Column("last_ts", sa.Float(), nullable=True),
+            sa.Column("user_messages", sa.Integer(), nullable=False),
+            sa.Column("min_confidence", sa.Float(), nullable=True),
+            sa.Column("fallback", sa.Boolean(), nullable=False),
+            sa.Column("urgent_intent", sa.Boolean(), nullable=False),
+            sa.Column("human_intent", sa.Boolean(), nullable=False),
+            sa.Column("channels", sa.String(length=255), nullable=False),
+            sa.Column("first_text", sa.Text(), nullable=False),
+            sa.Column("active_loop", sa.String(length=120), nullable=True),
+            sa.PrimaryKeyConstraint("sender_id"),
+            sa.UniqueConstraint("ref"),
+        )
+        with op.batch_alter_table("staff_conversations", schema=None) as batch_op:
+            batch_op.create_index("ix_staff_conversations_first_ts", ["first_ts"], unique=False)
+            batch_op.create_index(
+                batch_op.f("ix_staff_conversations_last_ts"), ["last_ts"], unique=False
+            )
+            batch_op.create_index(
+                "ix_staff_conversations_listed_last", ["user_messages", "last_ts"], unique=False
+            )
+            batch_op.create_index(
+                "ix_staff_conversations_min_confidence", ["min_confidence"], unique=False
+            )
+
+    if not _exists("staff_messages"):
+        op.create_table(
+            "staff_messages",
+            sa.Column("event_id", sa.Integer(), autoincrement=False, nullable=False),
+            sa.Column("sender_id", sa.String(length=255), nullable=False),
+            sa.Column("kind", sa.String(length=8), nullable=False),
+            sa.Column("timestamp", sa.Float(), nullable=False),
+            sa.Column("text", sa.Text(), nullable=False),
+            sa.Column("redacted", sa.Text(), nullable=True),
+            sa.Column("intent", sa.String(length=255), nullable=True),
+            sa.Column("confidence", sa.Float(), nullable=True),
+            sa.Column("channel", sa.String(length=64), nullable=True),
+            sa.Column("in_form", sa.Boolean(), nullable=False),
+            sa.Column("review_score", sa.Float(), nullable=True),
+            sa.PrimaryKeyConstraint("event_id"),
+        )
+        with op.batch_alter_table("staff_messages", schema=None) as batch_op:
+            batch_op.create_index(
+                "ix_staff_messages_day", ["kind", "timestamp", "intent"], unique=False
+            )
+            batch_op.create_index(
+                "ix_staff_messages_review", ["review_score", "timestamp"], unique=False
+            )
+            batch_op.create_index(
+                "ix_staff_messages_sender", ["sender_id", "kind", "confidence"], unique=False
+            )
+        # Full-text search: FTS5 + triggers on SQLite, tsvector + GIN on PostgreSQL.
+        create_search_index(op.get_bind())
+
+    if not _exists("staff_store_state"):
+        op.create_table(
+            "staff_store_state",
+            sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+            sa.Column("last_event_id", sa.Integer(), nullable=False),
+            sa.Column("events_seen", sa.Integer(), nullable=False),
+            sa.Column("ref_key", sa.String(length=64), nullable=False),
+            sa.PrimaryKeyConstraint("id"),
+        )
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute("DROP TABLE IF EXISTS staff_messages_fts")
+    for table in (
+        "staff_store_state",
+        "staff_messages",
+        "staff_conversations",
+        "staff_conversation_terms",
+    ):
+        op.drop_table(table)
