@@ -45,6 +45,7 @@ class Stack:
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
     whatsapp_env: dict[str, str] = field(default_factory=dict)
+    model: Path | None = None  # default: the model of `make train`
 
     # ---- URLs and stores -------------------------------------------------------------
     def url(self, service: str) -> str:
@@ -114,7 +115,7 @@ class Stack:
             "MESO_TRACKER_DB_URL": self.tracker_db_url,
             "MESO_FACTS_DB_URL": self.facts_db_url,
             "MESO_CLINIC_CONFIG": str(self.workdir / "clinic.yml"),
-            "MESO_MODEL": str(model_path(PROJECT_ROOT)),
+            "MESO_MODEL": str(self.model or model_path(PROJECT_ROOT)),
             "MESO_RASA_PORT": str(self.ports["rasa"]),
             "MESO_ACTIONS_PORT": str(self.ports["actions"]),
             "MESO_WEB_PORT": str(self.ports["web"]),

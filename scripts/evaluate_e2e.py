@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--items", type=Path, default=ITEMS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--every", type=int, default=1, help="run every Nth item only")
+    parser.add_argument("--model", type=Path, help="a model other than `make train`'s")
     args = parser.parse_args()
 
     items = load_items(args.items)[:: args.every]
@@ -43,7 +44,7 @@ def main() -> int:
     print(f"==> {len(items)} items; no copies or near-copies (>= 0.9) of training examples")
 
     with tempfile.TemporaryDirectory(prefix="meso-e2e-") as workdir:
-        stack = Stack(Path(workdir))
+        stack = Stack(Path(workdir), model=args.model)
         stack.prepare()
         print("==> Starting the action server and Rasa (about a minute)", flush=True)
         started = time.monotonic()
