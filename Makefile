@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
-.PHONY: help setup run test unit train validate stories pytest shell eval eval-e2e lint format bench audit \
+.PHONY: help setup run test unit train validate stories pytest shell eval eval-e2e lint format bench bench-staff audit \
 	system-deps web-deps facts clean lock
 
 help: ## List the targets
@@ -100,6 +100,9 @@ format: $(INSTALLED) ## ruff format + autofix
 
 bench: train ## Latency, throughput, memory and cold-start benchmarks (results/)
 	$(PY) bench/run.py
+
+bench-staff: $(INSTALLED) system-deps ## Staff app on a synthetic year, SQLite and PostgreSQL (results/)
+	$(PY) bench/staff.py
 
 lock: $(INSTALLED) ## Regenerate constraints.txt from the current .venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^meso-assistant' > constraints.txt

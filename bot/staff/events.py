@@ -14,6 +14,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.db import SQLITE_CACHE_KIB, sqlite_pooling
+
 metadata = sa.MetaData()
 
 events = sa.Table(
@@ -32,7 +34,7 @@ events = sa.Table(
 @lru_cache(maxsize=8)
 def tracker_engine(url: str) -> Engine:
     """One engine per tracker URL. No schema changes: Rasa owns this database."""
-    engine = sa.create_engine(url, future=True, pool_pre_ping=True)
+    engine = sa.create_engine(url, future=True, pool_pre_ping=True, **sqlite_pooling(url))
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
@@ -40,6 +42,7 @@ def tracker_engine(url: str) -> Engine:
             # Rasa writes while we read; wait for its lock instead of failing.
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA busy_timeout=5000")
+            cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
             cursor.close()
 
     return engine

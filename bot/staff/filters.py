@@ -8,6 +8,7 @@ every list a query with a LIMIT, so no request reads all conversations into memo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from datetime import date, datetime, time, timedelta
@@ -18,7 +19,6 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.handoff import HandoffRequest
 from bot.staff.annotations import HandoffMark
 from bot.staff.models import ConversationReview, ConversationTag
 from bot.staff.store import (
@@ -149,27 +149,22 @@ def handoff_state_of(summary: ConversationRow, mark: HandoffMark | None) -> str:
 # ----------------------------------------------------------------------------- as SQL
 
 conv = conversations_t.c
-handoffs_t = HandoffRequest.__table__
 reviews_t = ConversationReview.__table__
 tags_t = ConversationTag.__table__
 LISTED = conv.user_messages > 0  # conversations in which the patient wrote
 
 
-def handoff_state_sql() -> sa.ColumnElement[str]:
-    """`handoff_state_of` for every row of a query on staff_conversations."""
-    urgent_request = conv.sender_id.in_(
-        sa.select(handoffs_t.c.sender_id).where(handoffs_t.c.urgency == "urgent")
-    )
-    any_request = conv.sender_id.in_(sa.select(handoffs_t.c.sender_id))
-    return sa.case(
-        (sa.or_(conv.urgent_intent, urgent_request), "urgent"),
-        (sa.or_(conv.human_intent, any_request), "requested"),
-        else_="none",
-    )
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def sender_prefix(query: str, dialect: str) -> sa.ColumnElement[bool]:
+    """Sender ids starting with `query` (as typed: ids are case-sensitive). On SQLite
+    GLOB, unlike LIKE, is case-sensitive and so can use the primary key's index."""
+    if dialect == "sqlite":
+        escaped = "".join(f"[{ch}]" if ch in "*?[]" else ch for ch in query)
+        return conv.sender_id.op("GLOB")(escaped + "*")
+    return conv.sender_id.like(_escape_like(query) + "%", escape="\\")
 
 
 def conditions(
@@ -184,7 +179,15 @@ def conditions(
         checks.append(conv.last_ts >= start)
     if end is not None:
         checks.append(conv.first_ts < end)
-    for kind in ("channel", "intent", "action"):
+    if flt.channel:
+        # Nearly every conversation has one channel: test the column, no subquery.
+        checks.append(
+            sa.or_(
+                conv.channels == flt.channel,
+                (", " + conv.channels + ", ").contains(f", {flt.channel}, ", autoescape=True),
+            )
+        )
+    for kind in ("intent", "action"):
         value = getattr(flt, kind)
         if value:
             checks.append(
@@ -207,9 +210,9 @@ def conditions(
     if flt.fallback:
         checks.append(conv.fallback.is_(flt.fallback == "yes"))
     if flt.handoff == "any":
-        checks.append(handoff_state_sql() != "none")
+        checks.append(conv.handoff != "none")
     elif flt.handoff:
-        checks.append(handoff_state_sql() == flt.handoff)
+        checks.append(conv.handoff == flt.handoff)
     if flt.reviewed:
         reviewed = conv.sender_id.in_(sa.select(reviews_t.c.sender_id))
         checks.append(reviewed if flt.reviewed == "yes" else sa.not_(reviewed))
@@ -223,9 +226,8 @@ def conditions(
         if match is not None:
             found.append(conv.sender_id.in_(sa.select(messages_t.c.sender_id).where(match)))
         if not redacted:
-            # Staff who see contacts may paste a sender id (or part of one).
-            needle = "%" + _escape_like(flt.q.casefold()) + "%"
-            found.append(sa.func.lower(conv.sender_id).like(needle, escape="\\"))
+            # Staff who see contacts may paste a sender id, or its start.
+            found.append(sender_prefix(flt.q.strip(), dialect))
         checks.append(sa.or_(*found) if found else sa.false())
     return checks
 
@@ -263,11 +265,7 @@ class ListQuery:
 
     def select(self, offset: int = 0, limit: int | None = None) -> sa.Select:
         """The matching conversations in the filter's order, with their handoff state."""
-        query = (
-            sa.select(*CONVERSATION_COLUMNS, handoff_state_sql().label("handoff"))
-            .where(*self.where)
-            .order_by(*_order(self.flt))
-        )
+        query = sa.select(*CONVERSATION_COLUMNS).where(*self.where).order_by(*_order(self.flt))
         if limit is not None:
             query = query.offset(offset).limit(limit)
         return query
@@ -305,47 +303,53 @@ FACET_LABELS = {
 
 
 def facet_counts(
-    conn: Connection, query: ListQuery, total: int
-) -> dict[str, list[tuple[str, int]]]:
-    """Counts of the matched conversations by channel, intent, tag and state, each a
-    GROUP BY with a LIMIT."""
-    matched = query.senders()
-    counts: dict[str, list[tuple[str, int]]] = {}
-    for kind in ("channel", "intent"):
-        number = sa.func.count().label("n")
-        select = sa.select(terms_t.c.value, number).where(terms_t.c.kind == kind)
-        if not query.unfiltered:  # terms only exist for conversations with messages
-            select = select.where(terms_t.c.sender_id.in_(matched))
-        counts[kind] = _top(conn, select.group_by(terms_t.c.value))
+    conn: Connection, query: ListQuery
+) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """How many conversations match, and their counts by channel, intent, tag and state.
+
+    One scan of the matching conversations (an index covers it) grouped by state,
+    channels and intent combination: distinct combinations are far fewer than
+    conversations, and are split and summed here."""
+    grouped = conn.execute(
+        sa.select(
+            conv.handoff, conv.fallback, conv.channels, conv.intents, sa.func.count().label("n")
+        )
+        .where(*query.where)
+        .group_by(conv.handoff, conv.fallback, conv.channels, conv.intents)
+    )
+    total = 0
+    tallies: dict[str, Counter[str]] = {
+        name: Counter() for name in ("handoff", "fallback", "channel", "intent")
+    }
+    for row in grouped:
+        n = int(row.n)
+        total += n
+        tallies["handoff"][row.handoff] += n
+        tallies["fallback"]["yes" if row.fallback else "no"] += n
+        for channel in (row.channels or "unknown").split(", "):
+            tallies["channel"][channel] += n
+        for intent in (row.intents or "").split():
+            tallies["intent"][intent] += n
+    counts = {name: tally.most_common(FACET_LIMIT) for name, tally in tallies.items()}
+    # Few conversations are tagged or reviewed: start from those rows.
     number = sa.func.count().label("n")
     counts["tag"] = _top(
         conn,
         sa.select(tags_t.c.tag, number)
-        .where(tags_t.c.sender_id.in_(matched))
+        .join(conversations_t, conv.sender_id == tags_t.c.sender_id)
+        .where(*query.where)
         .group_by(tags_t.c.tag),
     )
     reviewed = int(
         conn.execute(
-            sa.select(sa.func.count()).where(reviews_t.c.sender_id.in_(matched))
+            sa.select(sa.func.count())
+            .select_from(reviews_t)
+            .join(conversations_t, conv.sender_id == reviews_t.c.sender_id)
+            .where(*query.where)
         ).scalar_one()
     )
     counts["reviewed"] = [("yes", reviewed), ("no", total - reviewed)]
-    state = handoff_state_sql().label("state")
-    counts["handoff"] = [
-        (row.state, int(row.n))
-        for row in conn.execute(
-            sa.select(state, sa.func.count().label("n")).where(*query.where).group_by(state)
-        )
-    ]
-    counts["fallback"] = [
-        ("yes" if row.fallback else "no", int(row.n))
-        for row in conn.execute(
-            sa.select(conv.fallback, sa.func.count().label("n"))
-            .where(*query.where)
-            .group_by(conv.fallback)
-        )
-    ]
-    return counts
+    return total, counts
 
 
 def _top(conn: Connection, select: sa.Select) -> list[tuple[str, int]]:

@@ -194,15 +194,21 @@ def purge_older_than(
             sa.delete(ConversationNote).where(ConversationNote.created_at < cutoff_dt)
         )
         report.add(ConversationNote.__tablename__, int(notes.rowcount or 0))
+        old_closed = (
+            HandoffRequest.status == "closed",
+            sa.func.coalesce(HandoffRequest.status_changed_at, HandoffRequest.created_at)
+            < cutoff_dt,
+        )
+        unhanded = set(
+            session.execute(sa.select(HandoffRequest.sender_id).where(*old_closed)).scalars()
+        )
         closed = session.execute(
-            sa.delete(HandoffRequest).where(
-                HandoffRequest.status == "closed",
-                sa.func.coalesce(HandoffRequest.status_changed_at, HandoffRequest.created_at)
-                < cutoff_dt,
-            ),
+            sa.delete(HandoffRequest).where(*old_closed),
             execution_options={"synchronize_session": False},
         )
         report.add(HandoffRequest.__tablename__, int(closed.rowcount or 0))
+        # A conversation that goes on shows no handoff once its requests are gone.
+        store.update_handoffs(session.connection(), sorted(unhanded))
         audit.record(
             session,
             actor,

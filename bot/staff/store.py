@@ -35,6 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 from bot.contract import FALLBACK_INTENT, URGENT_INTENT
 from bot.contract import REQUEST_HUMAN_INTENT as HUMAN_INTENT
 from bot.db import Base
+from bot.handoff import HandoffRequest
 from bot.staff.conversations import (
     FALLBACK_ACTIONS,
     conversation_ref,
@@ -63,21 +64,41 @@ FALLBACK_REVIEW_SCORE = -1.0
 class StoredConversation(Base):
     __tablename__ = "staff_conversations"
     __table_args__ = (
-        sa.Index("ix_staff_conversations_listed_last", "user_messages", "last_ts"),
-        sa.Index("ix_staff_conversations_first_ts", "first_ts"),
+        # (time, user_messages): date ranges and "most recent first" read the index alone.
+        sa.Index("ix_staff_conversations_last_ts", "last_ts", "user_messages"),
+        sa.Index("ix_staff_conversations_first_ts", "first_ts", "user_messages"),
         sa.Index("ix_staff_conversations_min_confidence", "min_confidence"),
+        # Covers the one scan that counts every facet of the matching conversations,
+        # in GROUP BY order (no sort for the whole list's facets).
+        sa.Index(
+            "ix_staff_conversations_facets",
+            "handoff",
+            "fallback",
+            "channels",
+            "intents",
+            "user_messages",
+        ),
+        # Clustered by sender id: every index then holds the sender id, so a filter's
+        # `sender_id IN (...)` is checked without reading the row.
+        {"sqlite_with_rowid": False},
     )
 
     sender_id = sa.Column(sa.String(255), primary_key=True)
     ref = sa.Column(sa.String(32), nullable=False, unique=True)
     first_ts = sa.Column(sa.Float, nullable=True)
-    last_ts = sa.Column(sa.Float, nullable=True, index=True)
+    last_ts = sa.Column(sa.Float, nullable=True)
     user_messages = sa.Column(sa.Integer, nullable=False, default=0)
     min_confidence = sa.Column(sa.Float, nullable=True)
     fallback = sa.Column(sa.Boolean, nullable=False, default=False)
     urgent_intent = sa.Column(sa.Boolean, nullable=False, default=False)
     human_intent = sa.Column(sa.Boolean, nullable=False, default=False)
     channels = sa.Column(sa.String(255), nullable=False, default="")  # sorted, ", "-joined
+    # urgent | requested | none: from the intents and the app's handoff requests
+    # (`handoff_state`), kept current by the feed so that lists filter on a column.
+    handoff = sa.Column(sa.String(16), nullable=False, default="none")
+    # The conversation's intents, sorted and space-separated: a facet counts them per
+    # distinct combination, which is far fewer rows than conversations.
+    intents = sa.Column(sa.Text, nullable=False, default="")
     first_text = sa.Column(sa.Text, nullable=False, default="")
     # Feed state: the form asking for a slot now, so the next user message is a form answer.
     active_loop = sa.Column(sa.String(120), nullable=True)
@@ -85,10 +106,16 @@ class StoredConversation(Base):
 
 class StoredTerm(Base):
     __tablename__ = "staff_conversation_terms"
+    __table_args__ = (
+        # Both directions covered: a facet counts values of matching conversations
+        # (by sender), a filter finds conversations with a value (the primary key).
+        sa.Index("ix_staff_conversation_terms_sender", "sender_id", "kind", "value"),
+        {"sqlite_with_rowid": False},
+    )
 
     kind = sa.Column(sa.String(16), primary_key=True)  # channel | intent | action
     value = sa.Column(sa.String(255), primary_key=True)
-    sender_id = sa.Column(sa.String(255), primary_key=True, index=True)
+    sender_id = sa.Column(sa.String(255), primary_key=True)
     count = sa.Column(sa.Integer, nullable=False, default=1)
 
 
@@ -97,7 +124,7 @@ class StoredMessage(Base):
     __table_args__ = (
         sa.Index("ix_staff_messages_sender", "sender_id", "kind", "confidence"),
         sa.Index("ix_staff_messages_day", "kind", "timestamp", "intent"),
-        sa.Index("ix_staff_messages_review", "review_score", "timestamp"),
+        sa.Index("ix_staff_messages_review", "review_score", "timestamp", "sender_id"),
     )
 
     event_id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)  # events.id
@@ -124,6 +151,8 @@ class StoreState(Base):
     events_seen = sa.Column(sa.Integer, nullable=False, default=0)
     # Which secret the stored refs were made with: a new key means new refs.
     ref_key = sa.Column(sa.String(64), nullable=False, default="")
+    # The last handoff request whose conversation's `handoff` state was updated.
+    last_handoff_id = sa.Column(sa.Integer, nullable=False, default=0)
 
 
 conversations_t: sa.Table = StoredConversation.__table__  # type: ignore[assignment]
@@ -131,6 +160,24 @@ terms_t: sa.Table = StoredTerm.__table__  # type: ignore[assignment]
 messages_t: sa.Table = StoredMessage.__table__  # type: ignore[assignment]
 state_t: sa.Table = StoreState.__table__  # type: ignore[assignment]
 STORE_TABLES = (conversations_t, terms_t, messages_t, state_t)
+
+handoffs_t: sa.Table = HandoffRequest.__table__  # type: ignore[assignment]
+
+
+def handoff_state(conversation: sa.Table = conversations_t) -> sa.ColumnElement[str]:
+    """urgent, requested (a handoff without urgency) or none, for rows of
+    staff_conversations: from the patient's intents and the handoff requests."""
+    c = conversation.c
+    urgent_request = c.sender_id.in_(
+        sa.select(handoffs_t.c.sender_id).where(handoffs_t.c.urgency == "urgent")
+    )
+    any_request = c.sender_id.in_(sa.select(handoffs_t.c.sender_id))
+    return sa.case(
+        (sa.or_(c.urgent_intent, urgent_request), "urgent"),
+        (sa.or_(c.human_intent, any_request), "requested"),
+        else_="none",
+    )
+
 
 # Full-text search, per dialect. SQLite: an external-content FTS5 table over
 # staff_messages, kept in step by triggers. PostgreSQL: generated tsvector columns.
@@ -221,6 +268,7 @@ class ConversationRow:
     human_intent: bool
     channels: set[str]
     first_text: str
+    handoff: str = "none"
     intents: list[str] = field(default_factory=list)
 
     @property
@@ -255,10 +303,12 @@ CONVERSATION_COLUMNS = (
     conversations_t.c.human_intent,
     conversations_t.c.channels,
     conversations_t.c.first_text,
+    conversations_t.c.handoff,
+    conversations_t.c.intents,
 )
 
 
-def conversation_row(row: Any, intents: Iterable[str] = ()) -> ConversationRow:
+def conversation_row(row: Any) -> ConversationRow:
     return ConversationRow(
         sender_id=row.sender_id,
         ref=row.ref,
@@ -271,21 +321,9 @@ def conversation_row(row: Any, intents: Iterable[str] = ()) -> ConversationRow:
         human_intent=bool(row.human_intent),
         channels={c for c in (row.channels or "").split(", ") if c},
         first_text=row.first_text or "",
-        intents=sorted(intents),
+        handoff=row.handoff,
+        intents=(row.intents or "").split(),
     )
-
-
-def intents_of(conn: Connection, sender_ids: Sequence[str]) -> dict[str, list[str]]:
-    """The intents of a page of conversations, in one query per chunk."""
-    found: dict[str, list[str]] = {}
-    for chunk in _chunks(list(sender_ids)):
-        for sender_id, value in conn.execute(
-            sa.select(terms_t.c.sender_id, terms_t.c.value).where(
-                terms_t.c.kind == "intent", terms_t.c.sender_id.in_(chunk)
-            )
-        ):
-            found.setdefault(sender_id, []).append(value)
-    return found
 
 
 # ------------------------------------------------------------------------------- feed
@@ -321,6 +359,7 @@ class _Summary:
             "urgent_intent": self.urgent_intent,
             "human_intent": self.human_intent,
             "channels": ", ".join(sorted(self.channels))[:255],
+            "intents": " ".join(sorted(v for k, v in self.terms if k == "intent")),
             "first_text": self.first_text,
             "active_loop": self.active_loop,
         }
@@ -392,7 +431,37 @@ class ConversationStore:
             ).all()
         if rows:
             self._store_batch(state.last_event_id, rows)
+        self._sync_handoffs(state.last_handoff_id)
         return len(rows)
+
+    def _sync_handoffs(self, last_handoff_id: int) -> None:
+        """Update the handoff state of conversations with new handoff requests."""
+        with self.app_engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(handoffs_t.c.id, handoffs_t.c.sender_id)
+                .where(handoffs_t.c.id > last_handoff_id)
+                .order_by(handoffs_t.c.id)
+                .limit(self.batch)
+            ).all()
+        if not rows:
+            return
+        with self.app_engine.begin() as conn:
+            moved = conn.execute(
+                state_t.update()
+                .where(state_t.c.id == 1, state_t.c.last_handoff_id == last_handoff_id)
+                .values(last_handoff_id=rows[-1].id)
+            )
+            if moved.rowcount == 1:
+                self.update_handoffs(conn, sorted({row.sender_id for row in rows}))
+
+    def update_handoffs(self, conn: Connection, sender_ids: Sequence[str]) -> None:
+        """Recompute these conversations' handoff state (new or deleted requests)."""
+        for chunk in _chunks(list(sender_ids)):
+            conn.execute(
+                conversations_t.update()
+                .where(conversations_t.c.sender_id.in_(chunk))
+                .values(handoff=handoff_state())
+            )
 
     def _state(self) -> Any:
         with self.app_engine.connect() as conn:
@@ -403,7 +472,11 @@ class ConversationStore:
             with self.app_engine.begin() as conn:
                 conn.execute(
                     state_t.insert().values(
-                        id=1, last_event_id=0, events_seen=0, ref_key=self.ref_key
+                        id=1,
+                        last_event_id=0,
+                        events_seen=0,
+                        ref_key=self.ref_key,
+                        last_handoff_id=0,
                     )
                 )
         except sa.exc.IntegrityError:
@@ -438,7 +511,7 @@ class ConversationStore:
             conn.execute(
                 state_t.update()
                 .where(state_t.c.id == 1)
-                .values(last_event_id=0, events_seen=0, ref_key=self.ref_key)
+                .values(last_event_id=0, events_seen=0, ref_key=self.ref_key, last_handoff_id=0)
             )
 
     def _store_batch(self, last_event_id: int, rows: Sequence[Any]) -> bool:
@@ -475,6 +548,7 @@ class ConversationStore:
             conn.execute(conversations_t.delete().where(conversations_t.c.sender_id.in_(chunk)))
             conn.execute(terms_t.delete().where(terms_t.c.sender_id.in_(chunk)))
         conn.execute(conversations_t.insert(), [s.row() for s in summaries.values()])
+        self.update_handoffs(conn, senders)
         term_rows = [
             {"sender_id": s.sender_id, "kind": kind, "value": value[:255], "count": count}
             for s in summaries.values()
@@ -570,7 +644,7 @@ class ConversationStore:
             ).first()
             if row is None:
                 return None
-            return conversation_row(row, intents_of(conn, [sender_id]).get(sender_id, []))
+            return conversation_row(row)
 
     def resolve(self, key: str) -> str | None:
         """A sender id from a URL key: the sender id itself or its `~ref`."""
@@ -589,8 +663,7 @@ class ConversationStore:
                 .order_by(conversations_t.c.last_ts.desc())
                 .limit(limit)
             ).all()
-            intents = intents_of(conn, [r.sender_id for r in rows])
-        return [conversation_row(r, intents.get(r.sender_id, [])) for r in rows]
+        return [conversation_row(r) for r in rows]
 
     def messages(self, sender_id: str) -> list[IndexedMessage]:
         """A conversation's user messages, in order."""

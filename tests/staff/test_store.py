@@ -139,7 +139,8 @@ def test_search_filters_facets_and_counts(backend: Backend, writer: TrackerWrite
     query = ListQuery.build(flt, UTC, backend.app.dialect.name, False)
     with backend.app.connect() as conn:
         assert query.count(conn) == 2
-        counts = facet_counts(conn, query, 2)
+        total, counts = facet_counts(conn, query)
+    assert total == 2
     assert dict(counts["channel"]) == {"rest": 1, "whatsapp": 1}
     assert dict(counts["handoff"]) == {"urgent": 1, "none": 1}
     assert dict(counts["reviewed"]) == {"yes": 0, "no": 2}

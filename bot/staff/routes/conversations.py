@@ -36,7 +36,7 @@ from bot.staff.filters import (
 )
 from bot.staff.nlu_inbox import classifier_guess
 from bot.staff.redact import redact, redact_text
-from bot.staff.store import ConversationRow, conversation_row, intents_of
+from bot.staff.store import ConversationRow, conversation_row
 from bot.staff.views import (
     conversation_label,
     conversation_url,
@@ -100,13 +100,8 @@ def _rows(
 ) -> list[dict[str, Any]]:
     """List rows for a page (or an export chunk) of conversations: intents and marks
     are read for these conversations only."""
-    senders = [r.sender_id for r in found]
-    intents = intents_of(conn, senders)
-    marks = load_marks(staff.app_engine, senders)
-    return [
-        _row(conversation_row(r, intents.get(r.sender_id, [])), r.handoff, marks, user)
-        for r in found
-    ]
+    marks = load_marks(staff.app_engine, [r.sender_id for r in found])
+    return [_row(conversation_row(r), r.handoff, marks, user) for r in found]
 
 
 def _list_query(request: Request) -> tuple[StaffApp, ListQuery, list[str]]:
@@ -122,12 +117,14 @@ def _query(request: Request, with_facets: bool = True) -> dict[str, Any]:
     staff, query, errors = _list_query(request)
     flt = query.flt
     with staff.app_engine.connect() as conn:
-        total = query.count(conn)
+        if with_facets:
+            total, counts = facet_counts(conn, query)
+        else:
+            total, counts = query.count(conn), {}
         pages = max(1, math.ceil(total / flt.size))
         page = min(flt.page, pages)
         found = conn.execute(query.select((page - 1) * flt.size, flt.size)).all()
         rows = _rows(conn, staff, found, current_user(request))
-        counts = facet_counts(conn, query, total) if with_facets else {}
     return {
         "filter": flt,
         "errors": errors,
