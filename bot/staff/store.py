@@ -51,7 +51,6 @@ logger = logging.getLogger(__name__)
 BATCH_EVENTS = 5000  # tracker rows per feed transaction: bounds the feed's memory
 CHUNK = 500  # ids per IN (...) list: far below SQLite's and PostgreSQL's limits
 FTS_TABLE = "staff_messages_fts"
-TERM_KINDS = ("channel", "intent", "action")
 # What the NLU inbox sorts on for a message it never shows (form answers, payloads).
 NOT_REVIEWABLE = None
 # A fallback is below every threshold: the inbox shows it whatever the threshold.
@@ -159,7 +158,6 @@ conversations_t: sa.Table = StoredConversation.__table__  # type: ignore[assignm
 terms_t: sa.Table = StoredTerm.__table__  # type: ignore[assignment]
 messages_t: sa.Table = StoredMessage.__table__  # type: ignore[assignment]
 state_t: sa.Table = StoreState.__table__  # type: ignore[assignment]
-STORE_TABLES = (conversations_t, terms_t, messages_t, state_t)
 
 handoffs_t: sa.Table = HandoffRequest.__table__  # type: ignore[assignment]
 

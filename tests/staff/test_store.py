@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from bot import PROJECT_ROOT
 from bot.appdb import upgrade
 from bot.db import engine_for
+from bot.handoff import HandoffRepository
 from bot.staff.dashboard import compute
 from bot.staff.events import tracker_engine
 from bot.staff.filters import ConversationFilter, ListQuery, facet_counts
@@ -153,6 +154,19 @@ def test_search_filters_facets_and_counts(backend: Backend, writer: TrackerWrite
         assert count_messages(conn, inbox) == 2
         texts = [m.text for m in select_messages(conn, inbox, 0, 10)]
     assert texts[0].startswith("blorf") and texts[1] == "can I go to the sauna after?"
+
+
+def test_a_handoff_request_made_after_the_messages_updates_the_state(
+    backend: Backend, writer: TrackerWriter
+) -> None:
+    _sample(writer)
+    store = backend.store()
+    store.refresh()
+    assert backend.senders(handoff="requested") == set()
+    HandoffRepository(backend.app).create(sender_id="web-good", reason="fallback", channel="rest")
+    store.refresh()  # no new events: the new request alone is read, by id
+    assert backend.senders(handoff="requested") == {"web-good"}
+    assert backend.senders(handoff="urgent") == {"447700900123"}
 
 
 def _store_rows(backend: Backend, sender_id: str) -> int:

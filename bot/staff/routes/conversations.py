@@ -113,14 +113,11 @@ def _list_query(request: Request) -> tuple[StaffApp, ListQuery, list[str]]:
     return staff, query, errors
 
 
-def _query(request: Request, with_facets: bool = True) -> dict[str, Any]:
+def _query(request: Request) -> dict[str, Any]:
     staff, query, errors = _list_query(request)
     flt = query.flt
     with staff.app_engine.connect() as conn:
-        if with_facets:
-            total, counts = facet_counts(conn, query)
-        else:
-            total, counts = query.count(conn), {}
+        total, counts = facet_counts(conn, query)
         pages = max(1, math.ceil(total / flt.size))
         page = min(flt.page, pages)
         found = conn.execute(query.select((page - 1) * flt.size, flt.size)).all()
@@ -133,7 +130,7 @@ def _query(request: Request, with_facets: bool = True) -> dict[str, Any]:
         "pages": pages,
         "rows": rows,
         "facets": facets(flt, counts),
-        "all_tags": all_tags(staff.app_engine) if with_facets else [],
+        "all_tags": all_tags(staff.app_engine),
     }
 
 
