@@ -67,8 +67,8 @@ stories: train ## Rasa conversation tests (tests/test_stories.yml)
 	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
 		--fail-on-prediction-errors --out results/stories
 
-unit: setup ## The fast tests alone: no servers, no trained model (under a minute)
-	$(PY) -m pytest -m "not servers" -q
+unit: setup ## The fast tests alone: no servers, no trained model, no minute-long checks
+	$(PY) -m pytest -m "not servers and not slow" -q
 
 test: lint validate pytest stories audit ## Set up, then lint, validate data, run pytest, conversation tests, pip-audit
 

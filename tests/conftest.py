@@ -15,17 +15,27 @@ from tests.stack import Stack
 # tests anywhere that use these fixtures. `make unit` runs everything else.
 SERVER_DIRS = ("integration", "production", "browser")
 SERVER_FIXTURES = {"stack", "production"}
+# Checks that take a minute or more on their own (rasa data validate in a subprocess,
+# every held-out/end-to-end item against every training example): not for `make unit`.
+SLOW = (
+    "tests/e2e/test_independence.py::test_no_",
+    "tests/staff/test_nlu.py::test_nasty_texts_survive_the_export",
+    "tests/rasa_ext/test_fact_ranker.py::test_ranks_the_fact_that_answers_not_the_topics_first",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that needs servers `servers`, so `pytest -m "not servers"` (make
-    unit) is the fast set, whatever markers a test file remembered to declare."""
+    """Mark every test that needs servers `servers` and the slowest checks `slow`, so
+    `pytest -m "not servers and not slow"` (make unit) is the fast set, whatever
+    markers a test file remembered to declare."""
     tests_dir = PROJECT_ROOT / "tests"
     for item in items:
         parts = item.path.relative_to(tests_dir).parts if tests_dir in item.path.parents else ()
         fixtures = set(getattr(item, "fixturenames", ()))
         if (parts and parts[0] in SERVER_DIRS) or fixtures & SERVER_FIXTURES:
             item.add_marker(pytest.mark.servers)
+        if item.nodeid.startswith(SLOW):
+            item.add_marker(pytest.mark.slow)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
