@@ -41,7 +41,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 PASSWORD = "takeover-test-password"
 DOCS_IMG = PROJECT_ROOT / "docs" / "img"
 LIVE_TIMEOUT_MS = 30_000
-IDLE_SECONDS = 4
+IDLE_SECONDS = 8  # long enough for a REST turn on a busy 2-core machine
 NewPage = Callable[..., Page]
 
 
