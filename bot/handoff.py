@@ -232,6 +232,10 @@ class HandoffRepository:
 FORM_ANSWER_REMOVED = "[removed: no consent to keep contact details]"
 # The details that identify a patient; the chosen channel and the consent answer don't.
 PERSONAL_CONTACT_SLOTS = ("contact_name", "contact_value", "contact_time")
+# Slots filled from what the patient typed: the channel question's raw answer can be a
+# phone number or an address (the form infers the channel from it), so erasing nulls
+# it too. Not in PERSONAL_CONTACT_SLOTS, whose values are also cut out of bot texts.
+TYPED_CONTACT_SLOTS = (*PERSONAL_CONTACT_SLOTS, "contact_channel")
 _MIN_QUOTED_CHARS = 3
 
 
@@ -283,7 +287,7 @@ def _forget_in_event(kind: str, raw: str | None, quoted: list[str]) -> str | Non
             parse_data["entities"] = []
         data["entities"] = []
     elif kind == "slot":
-        if data.get("name") not in PERSONAL_CONTACT_SLOTS or data.get("value") is None:
+        if data.get("name") not in TYPED_CONTACT_SLOTS or data.get("value") is None:
             return None
         data["value"] = None
     else:

@@ -104,3 +104,25 @@ def test_a_typed_method_word_and_an_address_given_for_the_name(stack: Stack) -> 
     assert reask.startswith("That doesn't look like a phone number"), reask
     asked_time = one_prompt(stack.send("0034 612 345 678", sender))
     assert asked_time.startswith(first_question("contact_time")), asked_time
+
+
+def test_a_number_typed_at_the_method_question_is_erased_when_consent_is_declined(
+    stack: Stack,
+) -> None:
+    sender = "form-typed-phone-declined"
+    for message in ("talk to a human please", "Karima", "+34 612 345 678", "after 6"):
+        stack.send(message, sender)
+    reply = stack.send("/deny", sender)
+    assert starts_with_response(one_prompt(reply), "utter_no_consent"), dump(reply)
+    assert handoff_rows(stack, sender) == []
+    engine = sa.create_engine(stack.tracker_db_url)
+    with engine.connect() as connection:
+        stored = " ".join(
+            row[0]
+            for row in connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender}
+            )
+        )
+    engine.dispose()
+    for secret in ("612 345 678", "612345678", "Karima"):
+        assert secret not in stored, secret

@@ -54,3 +54,21 @@ def test_viewer_cannot_find_a_conversation_by_a_name_typed_into_the_form(
 def test_reviewer_sees_the_form_answers(reviewer: Staff, tracker) -> None:  # type: ignore[no-untyped-def]
     _form_conversation(tracker)
     assert NAME in reviewer.client.get("/conversations/web-form-name").text
+
+
+def test_viewer_does_not_see_a_number_typed_at_the_channel_question(viewer: Staff, tracker) -> None:  # type: ignore[no-untyped-def]
+    # The handoff form infers the channel from a typed number, so the channel slot's
+    # raw value (from_text) is the number itself before validation says "phone".
+    talk = tracker.conversation("web-form-channel", channel="socketio")
+    talk.session_start()
+    talk.user("can someone call me back?", "request_human", 0.95)
+    talk.form("handoff_form")
+    talk.bot("How would you like them to contact you?")
+    talk.user("+34 612 345 678", "inform", 0.7)
+    talk.slot("contact_channel", "+34 612 345 678")
+    talk.slot("contact_channel", "phone")
+    talk.slot("contact_value", "+34 612 345 678")
+    talk.form(None)
+    page = viewer.client.get("/conversations/web-form-channel").text
+    assert "612 345 678" not in page
+    assert "phone" in page  # the chosen channel itself says nothing about the patient
