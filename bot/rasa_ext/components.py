@@ -10,6 +10,7 @@ patient sent, so nothing is lost.
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import Any
 
@@ -140,11 +141,92 @@ FIRST_PERSON = re.compile(r"\b(i|i'?m|im|me|my|we|our|us)\b")
 
 # No human emergency: an animal's symptoms, or a plot. The classifier still decides
 # (its training data has such messages); only the override is held back.
+# Not food ("fish", "chicken") nor trees or horses, which people fall from: with those
+# words the message may well be a person's emergency.
+ANIMALS_AND_PLANTS = [
+    "dog",
+    "dogs",
+    "puppy",
+    "puppies",
+    "cat",
+    "cats",
+    "kitten",
+    "kittens",
+    "pet",
+    "pets",
+    "rabbit",
+    "rabbits",
+    "bunny",
+    "hamster",
+    "hamsters",
+    "gerbil",
+    "gerbils",
+    "guinea",
+    "parrot",
+    "parrots",
+    "bird",
+    "birds",
+    "budgie",
+    "cow",
+    "cows",
+    "goat",
+    "goats",
+    "sheep",
+    "pig",
+    "pigs",
+    "ferret",
+    "ferrets",
+    "goldfish",
+    "turtle",
+    "tortoise",
+    "snake",
+    "lizard",
+    "gecko",
+    "mouse",
+    "mice",
+    "rat",
+    "rats",
+    "vet",
+    "plant",
+    "plants",
+    "flower",
+    "flowers",
+    "seedling",
+    "seedlings",
+]
 NOT_A_PATIENT = re.compile(
-    r"\b(dogs?|pupp(y|ies)|cats?|kittens?|pets?|horses?|rabbits?|bunny|hamsters?|parrots?|"
-    r"birds?|cows?|goats?|ferrets?|guinea pigs?|vet|plants?|trees?|flowers?|seedlings?)\b"
+    rf"\b({'|'.join(ANIMALS_AND_PLANTS)})\b"
     r"|\b(movie|film|novel|episode|tv show|tv series|video game|cartoon|character)\b"
 )
+# Typed fast on a phone: "goldfsh", "hamstr". Only words that are not English words
+# themselves are compared, so "plan" never reads as "plant".
+_TYPO_MIN_LENGTH = 5
+_TYPO_SIMILARITY = 0.85
+
+
+def mentions_no_patient(lowered: str) -> bool:
+    """An animal, a plant or a story is what the message is about (typos allowed)."""
+    if NOT_A_PATIENT.search(lowered):
+        return True
+    from bot.rasa_ext.language import english_vocabulary
+
+    vocabulary = english_vocabulary()
+    candidates = [
+        word
+        for word in re.findall(r"[a-z]+", lowered)
+        if len(word) >= _TYPO_MIN_LENGTH and word not in vocabulary
+    ]
+    return any(
+        difflib.get_close_matches(word, ANIMALS_AND_PLANTS, n=1, cutoff=_TYPO_SIMILARITY)
+        for word in candidates
+    )
+
+
+def nobody_to_send(lowered: str) -> bool:
+    """An animal's or a plant's symptoms, or a plot, with no person in the message."""
+    return mentions_no_patient(lowered) and not HUMAN.search(lowered)
+
+
 # Anyone human in the message: with such a word, an urgent verdict always stands.
 HUMAN = re.compile(
     r"\b(i|i'?m|im|me|myself|we|us|he|she|his|her|him|mum|mom|mother|dad|father|wife|"
@@ -196,11 +278,11 @@ class UrgentRedFlagGuard(StatelessComponent):
                 continue  # button payloads are explicit intents
             lowered = text.lower()
             if predicted == URGENT_INTENT:
-                if NOT_A_PATIENT.search(lowered) and not HUMAN.search(lowered):
+                if nobody_to_send(lowered):
                     # An animal's or a plant's symptoms, or a plot: nobody to send to A&E.
                     override_intent(message, OUT_OF_SCOPE_INTENT)
                 continue
-            if not red_flag(text) or NOT_A_PATIENT.search(lowered):
+            if not red_flag(text) or nobody_to_send(lowered):
                 continue
             if CURIOSITY.search(lowered) and not SOMEONE.search(lowered):
                 continue

@@ -121,6 +121,8 @@ def test_a_general_intent_reporting_what_happens_now_is_urgent() -> None:
         "my hamster has pus coming out of its eye",
         "my tomato plant leaves are turning black",
         "in the movie the girl's throat closes up, is that realistic?",
+        "my goldfsh has a swolen belly and is floating sideways",
+        "my hamstr is bleeding from its paw, what to do",
     ],
 )
 def test_no_human_emergency_is_not_urgent(text: str) -> None:
@@ -139,6 +141,26 @@ def test_no_human_emergency_is_not_urgent(text: str) -> None:
 )
 def test_a_person_in_the_message_keeps_it_urgent(text: str) -> None:
     assert classified(text, "report_urgent").get(INTENT)["name"] == "report_urgent"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dog bit me and now my face is swelling",
+        "fell out of a tree, now cant breathe properly",
+        "ate fish at lunch and now throat closing up",
+    ],
+)
+def test_a_red_flag_with_an_animal_or_food_word_still_escalates(text: str) -> None:
+    # Whatever the classifier said: a person's emergency is not hidden by the word "dog".
+    assert classified(text, "out_of_scope").get(INTENT)["name"] == "report_urgent"
+
+
+def test_a_typo_never_turns_an_english_word_into_an_animal() -> None:
+    from bot.rasa_ext.components import mentions_no_patient
+
+    assert mentions_no_patient("my goldfsh is floating")
+    assert not mentions_no_patient("we had plans to go out but now she cant breathe")
 
 
 def with_entity(text: str, intent: str, kind: str, value: str) -> Message:
