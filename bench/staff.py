@@ -21,6 +21,7 @@ import os
 import platform
 import random
 import re
+import secrets
 import signal
 import socket
 import sqlite3
@@ -47,7 +48,8 @@ from bot.staff.events import events, tracker_engine  # noqa: E402
 from bot.staff.store import ConversationStore  # noqa: E402
 
 RESULTS = ROOT / "results"
-SECRET = "bench-staff-secret-key-0123456789abcdef0123"
+# A fresh key per run: the bench's staff app is thrown away with its database.
+SECRET = secrets.token_hex(24)
 PASSWORD = "bench staff password 1"
 YEAR_S = 365 * 86400
 TARGETS = {"startup_s": 5.0, "rss_mb": 300.0, "page_p95_ms": 300.0, "search_p95_ms": 500.0}
