@@ -9,6 +9,7 @@ shows that the lock, the feed and the idle hand-back work across processes.
 from __future__ import annotations
 
 import json
+import os
 import random
 import string
 import time
@@ -39,7 +40,13 @@ from tests.stack import free_port, texts
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 PASSWORD = "takeover-test-password"
-DOCS_IMG = PROJECT_ROOT / "docs" / "img"
+# The docs' screenshots are refreshed only on request (MESO_UPDATE_SCREENSHOTS=1), so a
+# test run never changes tracked files; otherwise they go to test-artifacts/.
+DOCS_IMG = (
+    PROJECT_ROOT / "docs" / "img"
+    if os.environ.get("MESO_UPDATE_SCREENSHOTS") == "1"
+    else PROJECT_ROOT / "test-artifacts" / "screenshots"
+)
 LIVE_TIMEOUT_MS = 30_000
 IDLE_SECONDS = 8  # long enough for a REST turn on a busy 2-core machine
 NewPage = Callable[..., Page]

@@ -21,13 +21,13 @@ from bot.db import make_engine, session_scope
 from bot.staff.models import utcnow
 from bot.staff.takeover import LEFT_TEXT
 from tests.browser.test_takeover import (
-    DOCS_IMG,
     LIVE_TIMEOUT_MS,
     _word,
     audit_actions,
     live_item,
     login,
     open_conversation,
+    shot,
     staff,  # noqa: F401 - the module's accounts fixture
     staff_send,
     take_over,
@@ -86,7 +86,7 @@ def test_whatsapp_takeover_reply_window_refusal_and_hand_back(
     answer = f"I'd like to book a consultation ({_word()})"
     patient_says(stack, wa_id, answer)
     expect(live_item(nurse, answer)).to_be_visible(timeout=LIVE_TIMEOUT_MS)
-    nurse.locator("#takeover").screenshot(path=str(DOCS_IMG / "takeover-whatsapp.png"))
+    shot(nurse.locator("#takeover"), "takeover-whatsapp.png")
 
     # A day later: WhatsApp no longer allows free-form messages; the staff app refuses.
     with session_scope(make_engine(stack.app_db_url)) as session:
@@ -104,7 +104,7 @@ def test_whatsapp_takeover_reply_window_refusal_and_hand_back(
     nurse.reload()
     expect(nurse.locator("#takeover .window")).to_have_class("window closed")
     expect(nurse.locator("#takeover textarea[name=text]")).to_be_disabled()
-    nurse.locator("#takeover").screenshot(path=str(DOCS_IMG / "takeover-whatsapp-closed.png"))
+    shot(nurse.locator("#takeover"), "takeover-whatsapp-closed.png")
     assert len([r for r in stack.graph_api.requests if r.to == wa_id]) == sent_before
     assert (staff["reviewer"], "takeover_send_refused") in audit_actions(stack, sender_id)
 
