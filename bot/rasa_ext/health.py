@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import rasa.core.tracker_store as tracker_store_module
 from rasa.core.tracker_store import FailSafeTrackerStore, SQLTrackerStore
 
 from bot.channels.pseudonym import pseudonym
@@ -167,9 +168,27 @@ async def _retrieve(self: FailSafeTrackerStore, sender_id: str) -> Any:
         return await self.fallback_tracker_store.retrieve(sender_id)
 
 
+_original_engine_kwargs = tracker_store_module.create_engine_kwargs
+
+
+def _engine_kwargs(url: Any) -> dict[str, Any]:
+    """Rasa's PostgreSQL engine options plus ``pool_pre_ping``.
+
+    Without it, after PostgreSQL restarts every pooled connection is dead, and a
+    replica's first save on one fails: the turn goes to the memory buffer although the
+    database is back, and the next turn, on another replica, is stored before it.
+    """
+    kwargs = dict(_original_engine_kwargs(url))
+    if tracker_store_module.is_postgresql_url(url):
+        kwargs["pool_pre_ping"] = True
+    return kwargs
+
+
 def install() -> None:
     global _installed
     if not _installed:
         FailSafeTrackerStore.save = _save  # type: ignore[method-assign]
         FailSafeTrackerStore.retrieve = _retrieve  # type: ignore[method-assign]
+        # SQLTrackerStore looks the function up in its module at construction time.
+        tracker_store_module.create_engine_kwargs = _engine_kwargs
         _installed = True

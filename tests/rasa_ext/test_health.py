@@ -163,3 +163,14 @@ async def test_a_conversation_restarted_in_memory_loses_no_turn_on_recovery(tmp_
     await failsafe.save(recovered)
     assert _stored_user_texts(database, "patient")[-2:] == ["during 2", "after"]
     assert health.HEALTH.report() == {"status": "ok"}
+
+
+def test_postgresql_tracker_engines_ping_pooled_connections_after_install() -> None:
+    # A restarted PostgreSQL leaves dead pooled connections; each is checked before use.
+    import rasa.core.tracker_store as tracker_store_module
+
+    health.install()
+    kwargs = tracker_store_module.create_engine_kwargs("postgresql://meso@localhost/meso")
+    assert kwargs["pool_pre_ping"] is True
+    assert "pool_size" in kwargs  # Rasa's own options are kept
+    assert "pool_pre_ping" not in tracker_store_module.create_engine_kwargs("sqlite:///x.db")
