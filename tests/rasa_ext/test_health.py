@@ -16,20 +16,24 @@ from bot.channels.pseudonym import pseudonym
 from bot.rasa_ext import health
 
 
-class FlakyStore(InMemoryTrackerStore):
-    """An in-memory store that can be switched off like a failing database."""
+class Switchable:
+    """A tracker store that can be switched off like a failing database."""
 
     down = False
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         if self.down:
             raise ConnectionError("database unreachable")
-        await super().save(tracker)
+        await super().save(tracker)  # type: ignore[misc]
 
     async def retrieve(self, sender_id: str):  # type: ignore[no-untyped-def]
         if self.down:
             raise ConnectionError("database unreachable")
-        return await super().retrieve(sender_id)
+        return await super().retrieve(sender_id)  # type: ignore[misc]
+
+
+class FlakyStore(Switchable, InMemoryTrackerStore):
+    """An in-memory store that can be switched off like a failing database."""
 
 
 @pytest.fixture
@@ -94,20 +98,8 @@ async def test_failure_log_names_the_error_type_not_the_sender(caplog) -> None: 
     health.HEALTH.__init__()
 
 
-class SwitchableSQLStore(SQLTrackerStore):
+class SwitchableSQLStore(Switchable, SQLTrackerStore):
     """Rasa's SQL store on SQLite that can be switched off like a failing database."""
-
-    down = False
-
-    async def save(self, tracker: DialogueStateTracker) -> None:
-        if self.down:
-            raise ConnectionError("database unreachable")
-        await super().save(tracker)
-
-    async def retrieve(self, sender_id: str):  # type: ignore[no-untyped-def]
-        if self.down:
-            raise ConnectionError("database unreachable")
-        return await super().retrieve(sender_id)
 
 
 def _session_turns(sender: str, texts: list[str]) -> DialogueStateTracker:
