@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.channels.pseudonym import pseudonym
+from bot.clinic_hours import OpeningHours
+from bot.config import Settings, get_settings
 from bot.contract import HANDOFF_REASONS, REQUEST_HUMAN_INTENT
 from bot.handoff import (
     PERSONAL_CONTACT_SLOTS,
@@ -142,6 +146,42 @@ class FormAnswerEraser:
             )
 
 
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class StaffAvailability:
+    """What the patient is told about when staff can answer, after a request is stored.
+
+    - no ``opening_hours`` in clinic.yml: today's text, nothing about open or closed;
+    - open now and live takeover on: staff may also reply in this chat;
+    - closed: no live chat is mentioned, and the text says when the team is next in
+      (the request is stored all the same, so staff call back).
+    """
+
+    opening_hours: OpeningHours | None
+    # Live takeover is on when the Rasa API token is set (the action server only
+    # checks that it is; the staff app uses it).
+    live_chat: bool
+    clock: Callable[[], datetime] = field(default=_now)
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> StaffAvailability:
+        settings = settings or get_settings()
+        return cls(settings.clinic.opening_hours, bool(settings.rasa_api_token))
+
+    def submitted(self) -> tuple[str, dict[str, str]]:
+        """The response for a newly stored request and the values it needs."""
+        hours = self.opening_hours
+        if hours is None:
+            return "utter_handoff_submitted", {}
+        now = self.clock()
+        if not hours.is_open(now):
+            return "utter_handoff_submitted_closed", {"next_opening": hours.describe_opening(now)}
+        return ("utter_handoff_submitted_live" if self.live_chat else "utter_handoff_submitted"), {}
+
+
 class HandoffAction(Action, ABC):
     """Base for actions that read or write handoff requests.
 
@@ -234,6 +274,21 @@ class ActionNotifyClinicUrgent(HandoffAction):
 class ActionSubmitHandoff(HandoffAction):
     """Store the handoff request when the form is complete, if the patient consented."""
 
+    def __init__(
+        self,
+        repository: HandoffRepository | None = None,
+        eraser: FormAnswerEraser | None = None,
+        availability: StaffAvailability | None = None,
+    ) -> None:
+        super().__init__(repository, eraser)
+        self._availability = availability
+
+    @property
+    def availability(self) -> StaffAvailability:
+        if self._availability is None:
+            self._availability = StaffAvailability.from_settings()
+        return self._availability
+
     def name(self) -> str:
         return "action_submit_handoff"
 
@@ -282,7 +337,8 @@ class ActionSubmitHandoff(HandoffAction):
             urgency="urgent" if reason == "urgent" else "normal",
             **contact_details,
         )
-        dispatcher.utter_message(response="utter_handoff_submitted", reference=request.reference)
+        response, values = self.availability.submitted()
+        dispatcher.utter_message(response=response, reference=request.reference, **values)
         return _handoff_slots(request)
 
 

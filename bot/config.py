@@ -12,11 +12,13 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
 from bot import PROJECT_ROOT
+from bot.clinic_hours import HoursError, OpeningHours
 
 
 class ConfigError(RuntimeError):
@@ -33,6 +35,9 @@ class ClinicConfig:
     address: str
     website_origins: tuple[str, ...]
     retention_days: int = 90
+    # Structured hours (bot.clinic_hours); None: `hours` is free text, and the bot
+    # says nothing about whether the clinic is open now.
+    opening_hours: OpeningHours | None = None
 
     def template_values(self) -> dict[str, str]:
         """Values that domain responses may reference as {clinic_*} placeholders."""
@@ -49,7 +54,23 @@ class ClinicConfig:
 _CLINIC_REQUIRED = ("name", "phone", "emergency_number", "email", "hours", "address")
 
 
-def load_clinic_config(path: Path) -> ClinicConfig:
+def _opening_hours(raw: dict, path: Path, timezone: str) -> OpeningHours | None:
+    """clinic.yml's ``opening_hours``, read in the clinic's time zone (MESO_STAFF_TIMEZONE)."""
+    if raw.get("opening_hours") is None:
+        return None
+    if str(raw.get("hours") or "").strip():
+        # One place per fact: the text patients see is rendered from the structure.
+        raise ConfigError(
+            f"{path}: set either hours (free text) or opening_hours, not both; with "
+            "opening_hours the bot writes the hours text itself"
+        )
+    try:
+        return OpeningHours.parse(raw["opening_hours"], timezone)
+    except HoursError as exc:
+        raise ConfigError(f"{path}: opening_hours: {exc}") from exc
+
+
+def load_clinic_config(path: Path, timezone: str = "UTC") -> ClinicConfig:
     if not path.is_file():
         raise ConfigError(
             f"Clinic config not found at {path}. Copy clinic.yml from the repository "
@@ -61,6 +82,9 @@ def load_clinic_config(path: Path) -> ClinicConfig:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of clinic settings")
+    opening_hours = _opening_hours(raw, path, timezone)
+    if opening_hours is not None:
+        raw = {**raw, "hours": opening_hours.describe()}
     missing = [key for key in _CLINIC_REQUIRED if not str(raw.get(key) or "").strip()]
     if missing:
         raise ConfigError(f"{path}: missing clinic setting(s): {', '.join(missing)}")
@@ -75,6 +99,7 @@ def load_clinic_config(path: Path) -> ClinicConfig:
         **{key: str(raw[key]).strip() for key in _CLINIC_REQUIRED},
         website_origins=tuple(origins),
         retention_days=retention_days,
+        opening_hours=opening_hours,
     )
 
 
@@ -183,17 +208,34 @@ class Settings:
     # Public channels (bot.channels.guarded): per sender and per client address.
     rate_limit_sender: RateLimit = RateLimit(30, 60.0)
     rate_limit_ip: RateLimit = RateLimit(120, 60.0)
-    # Staff app (bot.staff.config).
+    # Staff app (bot.staff.config). staff_timezone is the clinic's time zone: dates shown
+    # to staff and clinic.yml's opening_hours.
     staff_timezone: str = "UTC"
     staff_idle_minutes: int = 30
     staff_secure_cookies: bool = False
     staff_nlu_threshold: float = 0.5
+    # Live takeover (bot.staff.takeover): where the staff app reaches Rasa's HTTP API
+    # (None: the local Rasa on MESO_RASA_PORT), the idle hand-back and staff titles.
+    rasa_api_url: str | None = None
+    takeover_idle_seconds: float = 300.0
+    takeover_titles: tuple[str, ...] = ("nurse", "doctor", "receptionist", "member of staff")
     # WHATSAPP_* variables as set (empty ones left out); bot.channels.whatsapp_config.
     whatsapp: tuple[tuple[str, str], ...] = ()
 
     @property
     def clinic(self) -> ClinicConfig:
-        return load_clinic_config(self.clinic_config_path)
+        return load_clinic_config(self.clinic_config_path, self.staff_timezone)
+
+    @property
+    def takeover_rasa_url(self) -> str:
+        return (self.rasa_api_url or f"http://127.0.0.1:{self.port('rasa')}").rstrip("/")
+
+    def redis_url(self, db: int) -> str | None:
+        """redis://[:password@]host:port/db of MESO_REDIS_HOST, or None when unset."""
+        if not self.redis_host:
+            return None
+        auth = f":{quote(self.redis_password, safe='')}@" if self.redis_password else ""
+        return f"redis://{auth}{self.redis_host}:{self.redis_port}/{db}"
 
     def port(self, service: str) -> int:
         """The port of one service of SERVICE_PORTS."""
@@ -280,6 +322,9 @@ def load_settings() -> Settings:
         staff_idle_minutes=_positive_int("MESO_STAFF_IDLE_MINUTES", 30),
         staff_secure_cookies=os.environ.get("MESO_STAFF_SECURE_COOKIES", "") in ("1", "true"),
         staff_nlu_threshold=_fraction("MESO_STAFF_NLU_THRESHOLD", 0.5),
+        rasa_api_url=os.environ.get("MESO_RASA_API_URL") or None,
+        takeover_idle_seconds=_positive_number("MESO_TAKEOVER_IDLE_SECONDS", 300.0, "seconds"),
+        takeover_titles=_titles("MESO_TAKEOVER_TITLES") or Settings.takeover_titles,
         whatsapp=tuple(
             (name, os.environ[name].strip())
             for name in WHATSAPP_ENV_VARS
@@ -297,6 +342,24 @@ def _timezone(name: str) -> str:
             f"{name}={value!r} is not a known time zone; use an IANA name such as Europe/London"
         ) from exc
     return value
+
+
+def _positive_number(name: str, default: float, unit: str) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number of {unit}, got {raw!r}")
+    return value
+
+
+def _titles(name: str) -> tuple[str, ...]:
+    """A comma-separated list, e.g. MESO_TAKEOVER_TITLES=nurse,doctor; () when unset."""
+    return tuple(t.strip() for t in (os.environ.get(name) or "").split(",") if t.strip())
 
 
 def _positive_int(name: str, default: int) -> int:

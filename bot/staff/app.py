@@ -55,7 +55,7 @@ def create_app(
         sessions=sessions,
         users=UserStore(app_engine),
     )
-    takeovers = Takeovers(app_engine, tracker, takeover or TakeoverConfig.from_env())
+    takeovers = Takeovers(app_engine, tracker, takeover or TakeoverConfig.from_settings(settings))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,6 +36,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from bot.channels.whatsapp_window import WINDOW, last_inbound
+from bot.clinic_hours import OpeningHours
+from bot.config import Settings, get_settings
 from bot.contract import (
     RASA_API_TOKEN_ENV,
     STAFF_MESSAGE_KIND,
@@ -53,9 +54,9 @@ from bot.staff.takeover_models import StaffTakeover
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_IDLE_SECONDS = 300.0
+DEFAULT_IDLE_SECONDS = Settings.takeover_idle_seconds
 # What staff may call themselves to the patient; they pick the one that is true.
-DEFAULT_TITLES = ("nurse", "doctor", "receptionist", "member of staff")
+DEFAULT_TITLES = Settings.takeover_titles
 MAX_MESSAGE_CHARS = 2000
 FEED_LIMIT = 200
 RASA_TIMEOUT_S = 20.0
@@ -89,32 +90,21 @@ class TakeoverConfig:
     def enabled(self) -> bool:
         return bool(self.api_token)
 
-    @classmethod
-    def from_env(cls) -> TakeoverConfig:
-        """MESO_RASA_API_TOKEN (also what `python -m bot serve rasa` enables the API
-        with), MESO_RASA_API_URL (default: the local Rasa on MESO_RASA_PORT),
-        MESO_TAKEOVER_IDLE_SECONDS (default 300) and MESO_TAKEOVER_TITLES (comma list)."""
-        port = os.environ.get("MESO_RASA_PORT") or "5005"
-        raw_idle = os.environ.get("MESO_TAKEOVER_IDLE_SECONDS") or str(DEFAULT_IDLE_SECONDS)
-        try:
-            idle = float(raw_idle)
-        except ValueError:
-            idle = -1.0
-        if idle <= 0:
-            from bot.config import ConfigError
+    # The clinic's opening hours (clinic.yml); None: not configured, never "closed".
+    opening_hours: OpeningHours | None = None
 
-            raise ConfigError(
-                f"MESO_TAKEOVER_IDLE_SECONDS must be a positive number of seconds, got {raw_idle!r}"
-            )
-        raw_titles = (os.environ.get("MESO_TAKEOVER_TITLES") or "").split(",")
-        titles = tuple(t.strip() for t in raw_titles if t.strip())
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> TakeoverConfig:
+        """From bot.config.Settings: MESO_RASA_API_TOKEN (also what `python -m bot serve
+        rasa` enables the API with), MESO_RASA_API_URL, MESO_TAKEOVER_IDLE_SECONDS,
+        MESO_TAKEOVER_TITLES and clinic.yml's opening_hours."""
+        settings = settings or get_settings()
         return cls(
-            rasa_url=(os.environ.get("MESO_RASA_API_URL") or f"http://127.0.0.1:{port}").rstrip(
-                "/"
-            ),
-            api_token=os.environ.get(RASA_API_TOKEN_ENV) or None,
-            idle_seconds=idle,
-            titles=titles or DEFAULT_TITLES,
+            rasa_url=settings.takeover_rasa_url,
+            api_token=settings.rasa_api_token,
+            idle_seconds=settings.takeover_idle_seconds,
+            titles=settings.takeover_titles,
+            opening_hours=settings.clinic.opening_hours,
         )
 
 

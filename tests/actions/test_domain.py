@@ -20,7 +20,7 @@ CONTRACT_INTENTS = [f"ask_{t}" for t in TOPICS] + ["ask_what_about", *GENERAL,
 CLINIC_PLACEHOLDERS = {"clinic_name", "clinic_phone", "clinic_emergency_number",
                        "clinic_hours", "clinic_email", "clinic_address"}  # fmt: skip
 # Values the actions pass in with the response (dispatcher.utter_message(reference=...)).
-ACTION_PLACEHOLDERS = {"reference"}
+ACTION_PLACEHOLDERS = {"reference", "next_opening"}
 EXAMPLE_NUMBERS = {"+44 7700 900123"}  # Ofcom's range reserved for drama: never a real line
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +15,12 @@ from actions.handoff import (
     ActionClearContactDetails,
     ActionNotifyClinicUrgent,
     ActionSubmitHandoff,
+    StaffAvailability,
     handoff_reason,
 )
+from bot import PROJECT_ROOT
+from bot.clinic_hours import OpeningHours
+from bot.config import load_settings
 from bot.contract import LOGISTICS_INTENTS
 from bot.db import make_engine
 from bot.handoff import HandoffRepository
@@ -284,3 +289,79 @@ async def test_default_repository_uses_the_app_database_from_settings(
 
     [row] = HandoffRepository(make_engine(app_db_url)).list_queue()
     assert row.reason == "logistics:ask_price"
+
+
+# ---- Clinic hours: what the patient is told once the request is stored ---------------
+WEEKDAYS_9_TO_6 = OpeningHours.parse(
+    {day: ["09:00-18:00"] for day in ("mon", "tue", "wed", "thu", "fri")}, "Europe/Madrid"
+)
+WEDNESDAY_NOON = datetime(2026, 12, 2, 11, 0, tzinfo=timezone.utc)  # 12:00 in Madrid
+FRIDAY_NIGHT = datetime(2026, 12, 4, 21, 0, tzinfo=timezone.utc)  # 22:00 in Madrid
+
+
+def at(moment: datetime, live_chat: bool = True) -> StaffAvailability:
+    return StaffAvailability(WEEKDAYS_9_TO_6, live_chat, clock=lambda: moment)
+
+
+async def test_outside_clinic_hours_no_live_chat_and_the_next_opening(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], repository: HandoffRepository
+) -> None:
+    action = ActionSubmitHandoff(repository, availability=at(FRIDAY_NIGHT))
+    events = await action.run(dispatcher, load_tracker("handoff_after_price"), domain)
+
+    # The request is stored all the same, so staff call back.
+    [row] = repository.list_queue()
+    assert slot_events(events)["handoff_reference"] == row.reference
+    assert responses(dispatcher) == ["utter_handoff_submitted_closed"]
+    sent = sent_with(dispatcher, "utter_handoff_submitted_closed")
+    assert (sent["reference"], sent["next_opening"]) == (row.reference, "Monday at 09:00")
+    [text] = [v["text"] for v in domain["responses"]["utter_handoff_submitted_closed"]]
+    assert "{clinic_hours}" in text and "{next_opening}" in text
+
+
+async def test_inside_clinic_hours_staff_may_reply_in_the_chat(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], repository: HandoffRepository
+) -> None:
+    action = ActionSubmitHandoff(repository, availability=at(WEDNESDAY_NOON))
+    await action.run(dispatcher, load_tracker("handoff_after_price"), domain)
+    assert responses(dispatcher) == ["utter_handoff_submitted_live"]
+    [text] = [v["text"] for v in domain["responses"]["utter_handoff_submitted_live"]]
+    assert "here in this chat" in text
+
+
+async def test_inside_hours_without_live_takeover_promises_no_chat(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], repository: HandoffRepository
+) -> None:
+    action = ActionSubmitHandoff(repository, availability=at(WEDNESDAY_NOON, live_chat=False))
+    await action.run(dispatcher, load_tracker("handoff_after_price"), domain)
+    assert responses(dispatcher) == ["utter_handoff_submitted"]
+
+
+async def test_without_opening_hours_the_reply_says_nothing_about_open_or_closed(
+    dispatcher: CollectingDispatcher, domain: dict[str, Any], repository: HandoffRepository
+) -> None:
+    availability = StaffAvailability(None, True, clock=lambda: FRIDAY_NIGHT)
+    action = ActionSubmitHandoff(repository, availability=availability)
+    await action.run(dispatcher, load_tracker("handoff_after_price"), domain)
+    assert responses(dispatcher) == ["utter_handoff_submitted"]
+    assert set(sent_with(dispatcher, "utter_handoff_submitted")) >= {"reference"}
+
+
+def test_availability_comes_from_the_clinic_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clinic = tmp_path / "clinic.yml"
+    clinic.write_text(
+        (PROJECT_ROOT / "clinic.yml")
+        .read_text(encoding="utf-8")
+        .replace(
+            'hours: "(placeholder - set hours in clinic.yml)"', "opening_hours:\n  sat: 10:00-14:00"
+        )
+    )
+    monkeypatch.setenv("MESO_CLINIC_CONFIG", str(clinic))
+    monkeypatch.setenv("MESO_STAFF_TIMEZONE", "Europe/Madrid")
+    monkeypatch.delenv("MESO_RASA_API_TOKEN", raising=False)
+    availability = StaffAvailability.from_settings(load_settings())
+    assert availability.opening_hours is not None
+    assert availability.opening_hours.describe() == "Saturday, 10:00–14:00 (Europe/Madrid)"
+    assert availability.live_chat is False

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from starlette.testclient import TestClient
 
 from bot.channels.whatsapp_window import (
     WINDOW,
@@ -23,10 +25,15 @@ from bot.channels.whatsapp_window import (
     record_inbound,
     reply_number,
 )
-from bot.config import ConfigError
+from bot.clinic_hours import DAY_KEYS, OpeningHours
+from bot.config import load_settings
 from bot.db import make_engine, session_scope
+from bot.staff.app import create_app
+from bot.staff.auth import UserStore
+from bot.staff.config import StaffConfig
 from bot.staff.events import metadata as tracker_metadata
 from bot.staff.models import AuditEntry, utcnow
+from bot.staff.routes.takeover import clinic_hours_state
 from bot.staff.takeover import (
     AlreadyHeld,
     NotHolder,
@@ -37,6 +44,7 @@ from bot.staff.takeover import (
     joined_text,
 )
 from bot.staff.takeover_models import StaffTakeover
+from tests.staff.conftest import Staff
 
 WA = "wa:" + "0" * 32
 
@@ -170,18 +178,18 @@ def test_feed_reads_patient_staff_and_urgent_messages(takeovers: Takeovers) -> N
     assert feed_item(9, "bot", None, {"text": "x"})["kind"] == "bot"
 
 
-def test_config_and_texts(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MESO_TAKEOVER_IDLE_SECONDS", "0")
-    with pytest.raises(ConfigError, match="MESO_TAKEOVER_IDLE_SECONDS"):
-        TakeoverConfig.from_env()
+def test_config_from_settings_and_texts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MESO_TAKEOVER_IDLE_SECONDS", "5")
     monkeypatch.setenv("MESO_TAKEOVER_TITLES", "nurse, aesthetic doctor ,")
     monkeypatch.setenv("MESO_RASA_PORT", "5123")
+    monkeypatch.setenv("MESO_RASA_API_TOKEN", "t" * 40)
     monkeypatch.delenv("MESO_RASA_API_URL", raising=False)
-    config = TakeoverConfig.from_env()
+    config = TakeoverConfig.from_settings(load_settings())
     assert config.idle_seconds == 5
     assert config.titles == ("nurse", "aesthetic doctor")
     assert config.rasa_url == "http://127.0.0.1:5123"
+    assert config.enabled
+    assert config.opening_hours is None  # the default clinic.yml has none
     assert joined_text("nurse").startswith("A nurse from the clinic has joined")
     assert joined_text("aesthetic doctor").startswith("An aesthetic doctor")
 
@@ -202,3 +210,35 @@ def test_a_deletion_request_ends_the_takeover_and_forgets_the_number(tmp_path: P
     assert service.holder(WA) is None
     assert reply_number(WA, app) is None
     assert report.rows["staff_takeovers"] == report.rows["whatsapp_reply_windows"] == 1
+
+
+def test_clinic_hours_state_for_the_panel() -> None:
+    hours = OpeningHours.parse({"mon": ["09:00-18:00"]}, "Europe/Madrid")
+    monday_noon = datetime(2026, 11, 30, 11, 0)  # naive UTC: 12:00 in Madrid
+    assert clinic_hours_state(None, monday_noon) is None
+    assert clinic_hours_state(hours, monday_noon) == {
+        "open": True,
+        "hours": "Monday, 09:00–18:00 (Europe/Madrid)",
+        "next_opening": "Monday at 09:00",
+    }
+    assert clinic_hours_state(hours, monday_noon + timedelta(hours=7))["open"] is False
+
+
+def test_transcript_says_the_clinic_is_closed_next_to_take_over(
+    config: StaffConfig, users: UserStore, sample: dict[str, object]
+) -> None:
+    # Open one minute a week, a minute that has just passed: closed now, whatever the day.
+    now = datetime.now(ZoneInfo("Europe/Madrid")) - timedelta(minutes=2)
+    minute = f"{now:%H:%M}-{(now + timedelta(minutes=1)):%H:%M}"
+    if minute.endswith("00:00"):
+        minute = minute[:6] + "24:00"
+    hours = OpeningHours.parse({DAY_KEYS[now.weekday()]: [minute]}, "Europe/Madrid")
+    takeover = TakeoverConfig("http://127.0.0.1:9", "t" * 40, opening_hours=hours)
+    with TestClient(create_app(config=config, takeover=takeover)) as client:
+        staff = Staff(client)
+        staff.login("reviewer")
+        page = client.get("/conversations/web-good").text
+    assert "The clinic is closed now" in page
+    assert hours.describe() in page
+    assert "you can still take over" in page
+    assert 'class="primary">Take over</button>' in page  # still offered to staff

@@ -8,6 +8,7 @@ redirect back to the conversation.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +17,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.clinic_hours import OpeningHours
 from bot.staff.context import client_ip, current_user
+from bot.staff.models import utcnow
 from bot.staff.routes.conversations import _resolve
 from bot.staff.takeover import TakeoverError, Takeovers
 from bot.staff.views import iso, require
@@ -65,6 +68,19 @@ def state(takeovers: Takeovers, sender_id: str, username: str) -> dict[str, Any]
             "reason": window.reason,
         },
         "idle_seconds": takeovers.config.idle_seconds,
+        "clinic": clinic_hours_state(takeovers.config.opening_hours, utcnow()),
+    }
+
+
+def clinic_hours_state(hours: OpeningHours | None, now: datetime) -> dict[str, Any] | None:
+    """Whether the clinic is open now, for the note next to "Take over"; None when
+    clinic.yml has no opening_hours. Staff may still take over when it is closed."""
+    if hours is None:
+        return None
+    return {
+        "open": hours.is_open(now),
+        "hours": hours.describe(),
+        "next_opening": hours.describe_opening(now),
     }
 
 
