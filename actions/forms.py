@@ -18,6 +18,7 @@ variation that says what was wrong, so each turn has exactly ONE prompt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -27,21 +28,22 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions import contact
+from bot.contract import ANSWER_INTENT_PREFIX, PERSONAL_MEDICAL_INTENT
 
 Validated = dict[str, Any]
 
 REASK_SLOT = "contact_reask"
 # contact_reask value when a number or address was kept but the asked slot is still empty.
 NOTED = "noted"
-# Intents that ask the assistant something: every answer and logistics intent, named
-# ask_<...> by the contract (docs/architecture.md), and the patient's own situation.
-QUESTION_PREFIX = "ask_"
-OTHER_QUESTION_INTENTS = frozenset({"personal_medical"})
 
 
 def is_question_intent(intent: str | None) -> bool:
-    """Whether a message with this intent asks the assistant something."""
-    return bool(intent) and (intent.startswith(QUESTION_PREFIX) or intent in OTHER_QUESTION_INTENTS)
+    """Whether a message with this intent asks the assistant something: every answer
+    and logistics intent (named ask_<...> by bot.contract), or the patient's own
+    situation."""
+    return bool(intent) and (
+        intent.startswith(ANSWER_INTENT_PREFIX) or intent == PERSONAL_MEDICAL_INTENT
+    )
 
 
 # First words of a question or a request for information ("tell me about...").
@@ -78,6 +80,19 @@ def _detail_slots(detail: contact.ContactDetail) -> Validated:
 def _reask(slot: str) -> Validated:
     """The slot stays empty and its question is asked again, saying what was wrong."""
     return {slot: None, REASK_SLOT: slot}
+
+
+def _answer_or_detail(
+    slot: str, text: str, tracker: Tracker, extract: Callable[[str], Any]
+) -> Validated:
+    """The answer to ``slot`` read by ``extract``; a phone number or address given
+    instead is kept and the slot asked again ("noted"); anything else is re-asked."""
+    if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
+        return {slot: None, **_detail_slots(detail), REASK_SLOT: NOTED}
+    value = extract(text)
+    if value is None or value == "":  # consent's False is an answer
+        return _reask(slot)
+    return {slot: value, REASK_SLOT: None}
 
 
 class ValidateHandoffForm(FormValidationAction):
@@ -138,13 +153,8 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Validated:
-        text = str(slot_value or "")
-        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
-            # A number instead of a name: keep it, then ask for the name alone.
-            return {"contact_name": None, **_detail_slots(detail), REASK_SLOT: NOTED}
-        if name := contact.name_in(text):
-            return {"contact_name": name, REASK_SLOT: None}
-        return _reask("contact_name")
+        # A number instead of a name: keep it, then ask for the name alone.
+        return _answer_or_detail("contact_name", str(slot_value or ""), tracker, contact.name_in)
 
     def validate_contact_channel(
         self,
@@ -186,12 +196,7 @@ class ValidateHandoffForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> Validated:
-        text = str(slot_value or "")
-        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
-            return {"contact_time": None, **_detail_slots(detail), REASK_SLOT: NOTED}
-        if time := contact.time_in(text):
-            return {"contact_time": time, REASK_SLOT: None}
-        return _reask("contact_time")
+        return _answer_or_detail("contact_time", str(slot_value or ""), tracker, contact.time_in)
 
     def validate_contact_consent(
         self,
@@ -204,10 +209,6 @@ class ValidateHandoffForm(FormValidationAction):
         # arrive as text and must be an unmistakable yes or no.
         if isinstance(slot_value, bool):
             return {"contact_consent": slot_value, REASK_SLOT: None}
-        text = str(slot_value or "")
-        if detail := contact.detail_in(text, tracker.get_slot("contact_channel")):
-            return {"contact_consent": None, **_detail_slots(detail), REASK_SLOT: NOTED}
-        consent = contact.consent_in(text)
-        if consent is None:
-            return _reask("contact_consent")
-        return {"contact_consent": consent, REASK_SLOT: None}
+        return _answer_or_detail(
+            "contact_consent", str(slot_value or ""), tracker, contact.consent_in
+        )

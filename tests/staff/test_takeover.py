@@ -242,3 +242,29 @@ def test_transcript_says_the_clinic_is_closed_next_to_take_over(
     assert hours.describe() in page
     assert "you can still take over" in page
     assert 'class="primary">Take over</button>' in page  # still offered to staff
+
+
+def test_take_over_and_send_routes_answer_json_or_redirect_with_the_reason(
+    config: StaffConfig, users: UserStore, sample: dict[str, object]
+) -> None:
+    # A token but no Rasa on that port: every action that needs Rasa fails cleanly.
+    takeover = TakeoverConfig("http://127.0.0.1:9", "t" * 40)
+    with TestClient(create_app(config=config, takeover=takeover)) as client:
+        staff = Staff(client)
+        staff.login("reviewer")
+        url = "/conversations/web-good/takeover"
+        as_json = {"accept": "application/json"}
+        wrong_title = staff.post(url, {"title": "surgeon"}, headers=as_json)
+        assert wrong_title.status_code == 409
+        assert "Choose how you are introduced" in wrong_title.json()["error"]
+        no_rasa = staff.post(url, {"title": "nurse"}, headers=as_json)
+        assert no_rasa.status_code == 502
+        assert "did not answer" in no_rasa.json()["error"]
+        # The lock was released, so sending is refused: nobody holds the conversation.
+        not_held = staff.post(url + "/messages", {"text": "hello"}, headers=as_json)
+        assert not_held.status_code == 403
+        assert "take it over first" in not_held.json()["error"]
+        # Without JavaScript: back to the panel with the error's code.
+        redirect = staff.post(url + "/messages", {"text": "hello"})
+        assert redirect.status_code == 303
+        assert redirect.headers["location"].endswith("?error=takeover_NotHolder#takeover")

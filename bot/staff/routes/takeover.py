@@ -8,6 +8,7 @@ redirect back to the conversation.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -97,36 +98,35 @@ def panel(request: Request, sender_id: str) -> dict[str, Any]:
     return data
 
 
-@require("reviewer")
-async def take_over(request: Request) -> Response:
+async def _act(
+    request: Request,
+    field: str,
+    act: Callable[[Takeovers, str, str, str, str | None], Awaitable[object]],
+    **back: str,
+) -> Response:
+    """Run one takeover action with a form field's value, then answer JSON (takeover.js)
+    or redirect back to the panel (no JavaScript)."""
     _staff, sender_id, _summary = await run_in_threadpool(_resolve, request)
     form = await request.form()
     user = current_user(request)
     try:
-        await takeovers(request).take_over(
-            sender_id, user.username, str(form.get("title") or ""), client_ip(request)
-        )
+        value = str(form.get(field) or "")
+        await act(takeovers(request), sender_id, user.username, value, client_ip(request))
     except TakeoverError as exc:
         return _failed(request, exc)
     if _wants_json(request):
         return JSONResponse({"ok": True})
-    return _back(request, notice="taken_over")
+    return _back(request, **back)
+
+
+@require("reviewer")
+async def take_over(request: Request) -> Response:
+    return await _act(request, "title", Takeovers.take_over, notice="taken_over")
 
 
 @require("reviewer")
 async def send_message(request: Request) -> Response:
-    _staff, sender_id, _summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
-    user = current_user(request)
-    try:
-        await takeovers(request).send(
-            sender_id, user.username, str(form.get("text") or ""), client_ip(request)
-        )
-    except TakeoverError as exc:
-        return _failed(request, exc)
-    if _wants_json(request):
-        return JSONResponse({"ok": True})
-    return _back(request)
+    return await _act(request, "text", Takeovers.send)
 
 
 @require("reviewer")
