@@ -25,6 +25,7 @@ TRAINING_INPUTS = (
     "data/nlu",
     "data/stories",
     "data/rules",
+    "bot/rasa_ext/base.py",
     "bot/rasa_ext/components.py",
     "bot/rasa_ext/intent_ensemble.py",
     "bot/rasa_ext/fact_ranker.py",

@@ -14,10 +14,7 @@ import difflib
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
@@ -31,33 +28,17 @@ from bot.contract import (
     answer_intent,
 )
 from bot.facts.contract import ENTITY_VALUES
+from bot.rasa_ext.base import StatelessComponent
 
 ORIGINAL_LENGTH_KEY = "meso_original_length"
-
-
-class StatelessComponent(GraphComponent):
-    """A pipeline component with no training and no state beyond its config."""
-
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        self.config = config or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> StatelessComponent:
-        return cls(config)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
 class InputLengthGuard(StatelessComponent):
     """Trims overlong texts before tokenization and records their real length."""
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: dict[str, Any] | None = None, **storage: Any) -> None:
+        super().__init__(config, **storage)
         # A setting (MESO_MAX_MESSAGE_CHARS), not a pipeline option: a clinic changes it
         # without retraining, and the channels cut stored texts from the same value.
         self.max_chars = get_settings().max_message_chars

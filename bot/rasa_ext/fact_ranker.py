@@ -30,11 +30,9 @@ wrong. Safety intents are never changed.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
@@ -44,17 +42,10 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
 from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY, SAFETY_INTENTS, TOO_LONG_INTENT
-from bot.rasa_ext.sklearn_io import (
-    LinearTextScorer,
-    load_model,
-    save_model,
-    tfidf_logistic_regression,
-)
-
-logger = logging.getLogger(__name__)
+from bot.rasa_ext.base import TextModelComponent
+from bot.rasa_ext.sklearn_io import tfidf_logistic_regression
 
 FACT_METADATA_KEY = "fact"
-MODEL_FILE = "fact_ranker.skops"
 # Never re-targeted: a safety route always wins over an answer.
 PROTECTED_INTENTS = frozenset({*SAFETY_INTENTS, TOO_LONG_INTENT})
 
@@ -123,8 +114,11 @@ def fact_of(example: Message) -> str | None:
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class FactRanker(GraphComponent):
+class FactRanker(TextModelComponent):
     """Adds ``fact_ranking`` and ``question_parts`` to the parse data."""
+
+    MODEL_FILE = "fact_ranker.skops"
+    UNLOADED = "answers fall back to topics."
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -148,22 +142,8 @@ class FactRanker(GraphComponent):
         model: Pipeline | None = None,
         fact_intents: dict[str, str] | None = None,
     ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-        self.scorer = LinearTextScorer(model) if model is not None else None
+        super().__init__(config, model_storage, resource, model)
         self.fact_intents = fact_intents or {}
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> FactRanker:
-        return cls(config, model_storage, resource)
 
     # -- training ----------------------------------------------------------------
 
@@ -183,39 +163,17 @@ class FactRanker(GraphComponent):
                 )
             texts.append(example.get(TEXT))
             facts.append(fact)
-        if len(fact_intents) < 2:
-            logger.warning("FactRanker needs examples for at least two facts; not trained.")
-            return self._resource
-        self.model = build_text_model(self.config)
-        self.model.fit(texts, facts)
-        self.scorer = LinearTextScorer(self.model)
         self.fact_intents = fact_intents
-        self.persist()
-        return self._resource
+        return self.fit(build_text_model, texts, facts)
 
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            save_model(
-                {"model": self.model, "fact_intents": self.fact_intents}, directory / MODEL_FILE
-            )
+    def saved(self) -> dict[str, Any]:
+        return {"model": self.model, "fact_intents": self.fact_intents}
 
     @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
+    def from_saved(
+        cls, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, saved: Any
     ) -> FactRanker:
-        try:
-            with model_storage.read_from(resource) as directory:
-                saved = load_model(directory / MODEL_FILE)
-            model, fact_intents = saved["model"], dict(saved["fact_intents"])
-        except ValueError as error:
-            logger.warning("FactRanker not loaded (%s); answers fall back to topics.", error)
-            model, fact_intents = None, {}
-        return cls(config, model_storage, resource, model, fact_intents)
+        return cls(config, model_storage, resource, saved["model"], dict(saved["fact_intents"]))
 
     # -- inference ---------------------------------------------------------------
 

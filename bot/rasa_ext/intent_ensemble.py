@@ -11,28 +11,17 @@ ranking whose confidences are probabilities.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
 from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.pipeline import Pipeline
 
-from bot.rasa_ext.sklearn_io import (
-    LinearTextScorer,
-    load_model,
-    save_model,
-    tfidf_logistic_regression,
-)
-
-logger = logging.getLogger(__name__)
-
-MODEL_FILE = "linear_intent_model.skops"
+from bot.rasa_ext.base import TextModelComponent
+from bot.rasa_ext.sklearn_io import tfidf_logistic_regression
 
 
 def build_linear_model(config: dict[str, Any]) -> Pipeline:
@@ -59,8 +48,11 @@ def blend(
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
-class LinearIntentEnsemble(GraphComponent):
+class LinearIntentEnsemble(TextModelComponent):
     """Runs after DIETClassifier and replaces its intent with the blended one."""
+
+    MODEL_FILE = "linear_intent_model.skops"
+    UNLOADED = "DIET's intents are used."
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
@@ -73,67 +65,17 @@ class LinearIntentEnsemble(GraphComponent):
             "ranking_length": 10,
         }
 
-    def __init__(
-        self,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        model: Pipeline | None = None,
-    ) -> None:
-        self.config = {**self.get_default_config(), **config}
-        self._model_storage = model_storage
-        self._resource = resource
-        self.model = model
-        self.scorer = LinearTextScorer(model) if model is not None else None
-
-    @classmethod
-    def create(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LinearIntentEnsemble:
-        return cls(config, model_storage, resource)
-
     def train(self, training_data: TrainingData) -> Resource:
         examples = [
             example
             for example in training_data.intent_examples
             if example.get(TEXT) and example.get(INTENT)
         ]
-        if len({example.get(INTENT) for example in examples}) < 2:
-            logger.warning("LinearIntentEnsemble needs at least two intents; not trained.")
-            return self._resource
-        self.model = build_linear_model(self.config)
-        self.model.fit(
+        return self.fit(
+            build_linear_model,
             [example.get(TEXT) for example in examples],
             [example.get(INTENT) for example in examples],
         )
-        self.scorer = LinearTextScorer(self.model)
-        self.persist()
-        return self._resource
-
-    def persist(self) -> None:
-        with self._model_storage.write_to(self._resource) as directory:
-            save_model(self.model, directory / MODEL_FILE)
-
-    @classmethod
-    def load(
-        cls,
-        config: dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-        **kwargs: Any,
-    ) -> LinearIntentEnsemble:
-        try:
-            with model_storage.read_from(resource) as directory:
-                model = load_model(directory / MODEL_FILE)
-        except ValueError as error:
-            logger.warning("LinearIntentEnsemble not loaded (%s); DIET's intents are used.", error)
-            model = None
-        return cls(config, model_storage, resource, model)
 
     def process(self, messages: list[Message]) -> list[Message]:
         if self.scorer is None:

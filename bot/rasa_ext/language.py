@@ -25,7 +25,8 @@ from rasa.shared.nlu.constants import ENTITIES, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.contract import LANGUAGE_ENTITY, LANGUAGE_KEY, OTHER_LANGUAGE_INTENT
-from bot.rasa_ext.components import URGENT_INTENT, StatelessComponent, override_intent
+from bot.rasa_ext.base import StatelessComponent
+from bot.rasa_ext.components import URGENT_INTENT, override_intent
 
 DEFAULT_LANGUAGES = ("es", "fr", "de", "it", "pt", "nl", "pl", "tr", "ro", "ru", "ar")
 
@@ -143,15 +144,14 @@ class LanguageDetector(StatelessComponent):
             "max_english_share": 0.25,
         }
 
-    def __init__(self, config: dict[str, Any] | None = None) -> None:
-        super().__init__(config)
+    def __init__(self, config: dict[str, Any] | None = None, **storage: Any) -> None:
+        super().__init__(config, **storage)
         # Load the word table and the language models with the model, not on the first
         # patient message (about 0.1 s).
         english_vocabulary()
-        _detector(tuple(sorted({**self.get_default_config(), **self.config}["languages"])))
+        _detector(tuple(sorted(self.config["languages"])))
 
     def process(self, messages: list[Message]) -> list[Message]:
-        config = {**self.get_default_config(), **self.config}
         for message in messages:
             text = message.get(TEXT)
             if not isinstance(text, str) or not text.strip() or text.startswith("/"):
@@ -160,10 +160,10 @@ class LanguageDetector(StatelessComponent):
                 continue  # an emergency recognised in English keeps its advice
             code = detect_language(
                 text,
-                tuple(config["languages"]),
-                config["min_confidence"],
-                config["min_words"],
-                config["max_english_share"],
+                tuple(self.config["languages"]),
+                self.config["min_confidence"],
+                self.config["min_words"],
+                self.config["max_english_share"],
             )
             if code is None:
                 continue
