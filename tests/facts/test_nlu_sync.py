@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from bot import PROJECT_ROOT
-from bot.facts.nlu_sync import GENERATED, KINDS, VocabularyConflict, render, sync
+from bot.facts.nlu_sync import GENERATED, KINDS, LOOKUP_KINDS, VocabularyConflict, render, sync
 
 VOCABULARY = PROJECT_ROOT / "data" / "facts" / "vocabulary.yml"
 
@@ -37,13 +37,13 @@ def test_no_other_nlu_file_defines_synonyms_or_lookups_of_the_vocabulary() -> No
 def test_every_lookup_form_is_a_form_of_its_kind() -> None:
     data = yaml.safe_load(VOCABULARY.read_text(encoding="utf-8"))
     generated = yaml.safe_load(GENERATED.read_text(encoding="utf-8"))["nlu"]
-    for kind in KINDS:
+    for kind in LOOKUP_KINDS:
         forms = set(data["vocabulary"][kind])
         for spec in data["vocabulary"][kind].values():
             forms |= {s.lower() for s in spec.get("synonyms", []) + spec.get("nlu_variants", [])}
         unknown = set(data["nlu_lookup"][kind]) - forms
         assert not unknown, f"nlu_lookup {kind}: not a form of any value: {sorted(unknown)}"
-    assert {b["lookup"] for b in generated if "lookup" in b} == set(KINDS)
+    assert {b["lookup"] for b in generated if "lookup" in b} == set(LOOKUP_KINDS)
 
 
 def test_a_form_for_two_values_is_refused(tmp_path: Path) -> None:
