@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from bot.cli import CommandGroup
 from bot.config import get_settings
 from bot.nlp import ensure_pipeline, save_pipeline
 
@@ -19,8 +20,6 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("spacy", help="the project's spaCy pipeline")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    build = commands.add_parser("build", help="build spacy_pipeline/ (blank English + lookups)")
+    group = CommandGroup(subparsers, "spacy", "the project's spaCy pipeline")
+    build = group.add("build", _build, "build spacy_pipeline/ (blank English + lookups)")
     build.add_argument("--force", action="store_true", help="rebuild even if present")
-    build.set_defaults(handler=_build)

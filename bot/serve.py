@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from bot.cli import CommandGroup
 from bot.config import SERVICE_PORTS, get_settings
 
 logger = logging.getLogger(__name__)
@@ -341,20 +342,16 @@ def _print_rasa_env(_args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("serve", help="start a service or check ports")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    group = CommandGroup(subparsers, "serve", "start a service or check ports")
     for name, service in SERVICES.items():
-        command = commands.add_parser(
+        group.add(
             name,
-            help=f"run the {service.label} on ${service.port_env} (default {service.default_port})",
+            _run,
+            f"run the {service.label} on ${service.port_env} (default {service.default_port})",
+            service=name,
         )
-        command.set_defaults(handler=_run, service=name)
-    commands.add_parser(
-        "check-ports", help="fail with a clear message if a port is taken"
-    ).set_defaults(handler=_check_ports)
-    commands.add_parser("urls", help="print the URLs of the running services").set_defaults(
-        handler=_print_urls
+    group.add("check-ports", _check_ports, "fail with a clear message if a port is taken")
+    group.add("urls", _print_urls, "print the URLs of the running services")
+    group.add(
+        "rasa-env", _print_rasa_env, "print the variables endpoints.yml needs, as shell exports"
     )
-    commands.add_parser(
-        "rasa-env", help="print the variables endpoints.yml needs, as shell exports"
-    ).set_defaults(handler=_print_rasa_env)

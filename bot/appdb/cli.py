@@ -6,6 +6,7 @@ import argparse
 import shutil
 import sys
 
+from bot.cli import CommandGroup
 from bot.config import get_settings
 
 
@@ -66,17 +67,13 @@ def _revision(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("db", help="app database migrations (Alembic)")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    upgrade = commands.add_parser("upgrade", help="migrate the app database to the newest schema")
+    group = CommandGroup(subparsers, "db", "app database migrations (Alembic)")
+    upgrade = group.add("upgrade", _upgrade, "migrate the app database to the newest schema")
     upgrade.add_argument("--url", help="SQLAlchemy URL (default: MESO_APP_DB_URL)")
     upgrade.add_argument("--revision", default="head", help="target revision (default: head)")
-    upgrade.set_defaults(handler=_upgrade)
-    current = commands.add_parser("current", help="the database's revision and the newest")
+    current = group.add("current", _current, "the database's revision and the newest")
     current.add_argument("--url", help="SQLAlchemy URL (default: MESO_APP_DB_URL)")
-    current.set_defaults(handler=_current)
-    revision = commands.add_parser(
-        "revision", help="write a migration for the models' changes (bot/appdb/migrations)"
+    revision = group.add(
+        "revision", _revision, "write a migration for the models' changes (bot/appdb/migrations)"
     )
     revision.add_argument("-m", "--message", required=True, help="what the migration changes")
-    revision.set_defaults(handler=_revision)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from bot.cli import CommandGroup
 from bot.config import get_settings
 
 
@@ -108,10 +109,9 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("facts", help="the fact base: build, ingest, coverage")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    group = CommandGroup(subparsers, "facts", "the fact base: build, ingest, coverage")
 
-    build = commands.add_parser("build", help="validate data/facts/ and rebuild the fact base")
+    build = group.add("build", _build, "validate data/facts/ and rebuild the fact base")
     build.add_argument("--facts-dir", type=Path, default=_default_facts_dir())
     build.add_argument(
         "--sources-yml",
@@ -120,9 +120,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="source metadata (default: FACTS_DIR/sources.yml)",
     )
     build.add_argument("--db-url", default=None, help="default: MESO_FACTS_DB_URL")
-    build.set_defaults(handler=_build)
 
-    ingest = commands.add_parser("ingest", help="tag a new article; write a review file")
+    ingest = group.add("ingest", _ingest, "tag a new article; write a review file")
     ingest.add_argument("article", type=Path, metavar="ARTICLE.txt")
     ingest.add_argument("--source-id", required=True, help="id for data/facts/sources.yml")
     ingest.add_argument("--title", required=True)
@@ -130,10 +129,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out", type=Path, default=None, help="default: var/ingest/SOURCE_ID.review.yml"
     )
     ingest.add_argument("--facts-dir", type=Path, default=_default_facts_dir())
-    ingest.set_defaults(handler=_ingest)
 
-    coverage = commands.add_parser(
-        "coverage", help="check evidence and list article sentences no fact covers"
+    coverage = group.add(
+        "coverage", _coverage, "check evidence and list article sentences no fact covers"
     )
     coverage.add_argument(
         "--sources",
@@ -145,13 +143,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     coverage.add_argument(
         "--problems-only", action="store_true", help="skip the per-fact support listing"
     )
-    coverage.set_defaults(handler=_coverage)
 
-    show = commands.add_parser("show", help="print facts as the bot would rank them")
+    show = group.add("show", _show, "print facts as the bot would rank them")
     show.add_argument("topic", nargs="?", default="what_is")
     show.add_argument(
         "--qualifier", action="append", default=[], metavar="KIND=VALUE", help="e.g. activity=sauna"
     )
     show.add_argument("--about", default=None, help="everything about a term instead")
     show.add_argument("--limit", type=int, default=5)
-    show.set_defaults(handler=_show)

@@ -109,13 +109,14 @@ class UserStore:
             session.add(user)
         return user
 
-    def set_password(self, username: str, password: str) -> None:
+    def set_password(self, username: str, password: str) -> StaffUser:
         check_password(password)
         with session_scope(self.engine) as session:
             user = self._require(session, username)
             user.password_hash = hash_password(password)
             # A password change logs the account out everywhere.
             session.execute(sa.delete(StaffSession).where(StaffSession.user_id == user.id))
+            return user
 
     def set_active(self, username: str, active: bool) -> StaffUser:
         with session_scope(self.engine) as session:

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from bot.appdb import migrated_engine
+from bot.cli import CommandGroup
 from bot.config import get_settings
 from bot.staff import audit
 from bot.staff.auth import AccountError, UserStore
-from bot.staff.models import ROLES
+from bot.staff.models import ROLES, StaffUser
 
 CLI_ACTOR = "cli"
 
@@ -34,54 +37,57 @@ def _store() -> UserStore:
     return UserStore(migrated_engine(get_settings().app_db_url))
 
 
-def _add(args: argparse.Namespace) -> int:
+def _change_account(
+    change: Callable[[UserStore], StaffUser],
+    action: str,
+    done: str,
+    detail: dict[str, Any] | None = None,
+) -> int:
+    """Apply ``change``, audit it as ``action`` and print ``done`` (``{name}`` and
+    ``{role}`` are the account's); an AccountError is the command's error."""
     store = _store()
     try:
-        password = read_password()
-        user = store.add(args.username, password, args.role)
+        user = change(store)
     except AccountError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
-    audit.record(store.engine, CLI_ACTOR, "add_user", f"user:{user.username}", {"role": user.role})
-    print(f"added {user.role} {user.username!r}")
+    audit.record(store.engine, CLI_ACTOR, action, f"user:{user.username}", detail)
+    print(done.format(name=repr(user.username), role=user.role))
     return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    return _change_account(
+        lambda store: store.add(args.username, read_password(), args.role),
+        "add_user",
+        "added {role} {name}",
+        {"role": args.role},
+    )
 
 
 def _passwd(args: argparse.Namespace) -> int:
-    store = _store()
-    try:
-        store.set_password(args.username, read_password())
-    except AccountError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    audit.record(store.engine, CLI_ACTOR, "set_password", f"user:{args.username.lower()}")
-    print(f"password changed for {args.username!r}; their sessions have ended")
-    return 0
+    return _change_account(
+        lambda store: store.set_password(args.username, read_password()),
+        "set_password",
+        "password changed for {name}; their sessions have ended",
+    )
 
 
 def _role(args: argparse.Namespace) -> int:
-    store = _store()
-    try:
-        user = store.set_role(args.username, args.role)
-    except AccountError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    audit.record(store.engine, CLI_ACTOR, "set_role", f"user:{user.username}", {"role": args.role})
-    print(f"{user.username!r} is now {args.role}")
-    return 0
+    return _change_account(
+        lambda store: store.set_role(args.username, args.role),
+        "set_role",
+        "{name} is now {role}",
+        {"role": args.role},
+    )
 
 
 def _set_active(args: argparse.Namespace) -> int:
-    store = _store()
-    try:
-        user = store.set_active(args.username, args.active)
-    except AccountError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    action = "enable_user" if args.active else "disable_user"
-    audit.record(store.engine, CLI_ACTOR, action, f"user:{user.username}")
-    print(f"{user.username!r} {'enabled' if args.active else 'disabled'}")
-    return 0
+    return _change_account(
+        lambda store: store.set_active(args.username, args.active),
+        "enable_user" if args.active else "disable_user",
+        "{name} enabled" if args.active else "{name} disabled",
+    )
 
 
 def _list(_args: argparse.Namespace) -> int:
@@ -93,31 +99,24 @@ def _list(_args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("staff", help="staff app accounts")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    group = CommandGroup(subparsers, "staff", "staff app accounts")
 
-    add = commands.add_parser(
-        "add", help="create an account (password from a prompt, or stdin when piped)"
-    )
+    add = group.add("add", _add, "create an account (password from a prompt, or stdin when piped)")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, required=True)
-    add.set_defaults(handler=_add)
 
-    passwd = commands.add_parser("passwd", help="set a new password (ends their sessions)")
-    passwd.add_argument("username")
-    passwd.set_defaults(handler=_passwd)
+    group.add("passwd", _passwd, "set a new password (ends their sessions)").add_argument(
+        "username"
+    )
 
-    role = commands.add_parser("role", help="change an account's role")
+    role = group.add("role", _role, "change an account's role")
     role.add_argument("username")
     role.add_argument("role", choices=ROLES)
-    role.set_defaults(handler=_role)
 
-    disable = commands.add_parser("disable", help="block an account and end its sessions")
-    disable.add_argument("username")
-    disable.set_defaults(handler=_set_active, active=False)
+    for name, help, active in (
+        ("disable", "block an account and end its sessions", False),
+        ("enable", "unblock an account", True),
+    ):
+        group.add(name, _set_active, help, active=active).add_argument("username")
 
-    enable = commands.add_parser("enable", help="unblock an account")
-    enable.add_argument("username")
-    enable.set_defaults(handler=_set_active, active=True)
-
-    commands.add_parser("list", help="list accounts").set_defaults(handler=_list)
+    group.add("list", _list, "list accounts")

@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from bot.appdb import migrated_engine
+from bot.cli import CommandGroup
 from bot.config import get_settings
 from bot.staff.cli import CLI_ACTOR
 from bot.staff.config import StaffConfig
@@ -56,17 +57,14 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser("logs", help="delete stored conversations (privacy)")
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    purge = commands.add_parser("purge", help="delete conversation data older than a duration")
+    group = CommandGroup(subparsers, "logs", "delete stored conversations (privacy)")
+    purge = group.add("purge", _purge, "delete conversation data older than a duration")
     purge.add_argument(
         "--older-than", required=True, metavar="AGE", help="e.g. 90d, 12h, 30m or 2w"
     )
-    purge.set_defaults(handler=_purge)
-    delete = commands.add_parser("delete", help="delete everything stored for one sender id")
+    delete = group.add("delete", _delete, "delete everything stored for one sender id")
     who = delete.add_mutually_exclusive_group(required=True)
     who.add_argument("--sender", metavar="ID", help="the conversation's sender id")
     who.add_argument(
         "--whatsapp", metavar="NUMBER", help="a WhatsApp patient's phone number, e.g. +447700900123"
     )
-    delete.set_defaults(handler=_delete)

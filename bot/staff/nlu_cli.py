@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from bot.appdb import migrated_engine
+from bot.cli import CommandGroup
 from bot.config import get_settings
 from bot.staff import audit
 from bot.staff.cli import CLI_ACTOR
@@ -56,21 +57,20 @@ def _sync(_args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    group = subparsers.add_parser(
-        "nlu", help="NLU training data: staff corrections, synonyms from the vocabulary"
+    group = CommandGroup(
+        subparsers, "nlu", "NLU training data: staff corrections, synonyms from the vocabulary"
     )
-    commands = group.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    export = commands.add_parser(
-        "export", help="write staff intent corrections as Rasa NLU YAML (version 3.1)"
+    export = group.add(
+        "export", _export, "write staff intent corrections as Rasa NLU YAML (version 3.1)"
     )
     export.add_argument(
         "--out",
         metavar="FILE",
         help="file to write, e.g. data/nlu/staff_corrections.yml (default: stdout)",
     )
-    export.set_defaults(handler=_export)
-    commands.add_parser(
+    group.add(
         "sync",
-        help="write data/nlu/generated/synonyms.yml (entity synonyms, lookup tables) "
+        _sync,
+        "write data/nlu/generated/synonyms.yml (entity synonyms, lookup tables) "
         "from data/facts/vocabulary.yml",
-    ).set_defaults(handler=_sync)
+    )
