@@ -18,7 +18,7 @@ variation that says what was wrong, so each turn has exactly ONE prompt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rasa_sdk import Tracker
@@ -73,6 +73,33 @@ def fits(slot: str, value: Any) -> bool:
     return slot == "contact_value" and contact.named_channel(text) is not None
 
 
+# User messages before the form that may hold a number or address: the trigger, an
+# accepted offer, and details given unprompted ("call me on +34 612 345 678").
+PRE_FORM_TURNS = 3
+
+
+def detail_before(
+    events: Sequence[dict[str, Any]],
+) -> tuple[contact.ContactDetail, float | None] | None:
+    """The phone number or email address in the last few user messages of ``events``
+    (the conversation up to the form's start), newest first, with that message's
+    timestamp. An earlier form's start or end stops the search: its answers belong to
+    that request."""
+    seen = 0
+    for event in reversed(events):
+        if event.get("event") == "active_loop":
+            break
+        if event.get("event") != "user":
+            continue
+        if detail := contact.detail_in(event.get("text") or ""):
+            stamp = event.get("timestamp")
+            return detail, float(stamp) if stamp is not None else None
+        seen += 1
+        if seen >= PRE_FORM_TURNS:
+            break
+    return None
+
+
 def _detail_slots(detail: contact.ContactDetail) -> Validated:
     return {"contact_channel": detail.channel, "contact_value": detail.value}
 
@@ -107,7 +134,12 @@ class ValidateHandoffForm(FormValidationAction):
         if tracker.active_loop_name != self.form_name():
             # The form is starting: no re-ask is pending from an earlier, abandoned form.
             events = await super().run(dispatcher, tracker, domain)
-            return [*events, SlotSet(REASK_SLOT, None)]
+            carried = detail_before(tracker.events)
+            if carried is None:
+                return [*events, SlotSet(REASK_SLOT, None)]
+            # "Call me on +34 ..." said before the form: keep it, and ask only the rest.
+            slots = {**_detail_slots(carried[0]), REASK_SLOT: NOTED}
+            return [*events, *(SlotSet(slot, value) for slot, value in slots.items())]
         if self.interrupted_by_question(tracker):
             # Leave the slot empty and hand the turn back: RulePolicy then answers the
             # question with the in-form rules, and the form resumes where it was.

@@ -28,6 +28,7 @@ from rasa_sdk.types import DomainDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from actions.forms import detail_before
 from bot.channels.pseudonym import pseudonym
 from bot.clinic_hours import OpeningHours
 from bot.config import Settings, get_settings
@@ -97,11 +98,19 @@ def consent_time(tracker: Tracker) -> datetime:
 
 
 def form_start(tracker: Tracker) -> float | None:
-    """When the latest handoff form began (its active_loop event's timestamp)."""
-    for event in reversed(tracker.events):
+    """When the latest handoff form began, or the message before it that gave the
+    number or address the form took over (actions.forms.detail_before)."""
+    events = tracker.events
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
         if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
             stamp = event.get("timestamp")
-            return float(stamp) if stamp is not None else None
+            if stamp is None:
+                return None
+            carried = detail_before(events[:index])
+            if carried is not None and carried[1] is not None:
+                return min(float(stamp), carried[1])
+            return float(stamp)
     return None
 
 

@@ -15,9 +15,11 @@ import yaml
 from rasa.core.nlg.generator import ResponseVariationFilter
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.forms import NOTED, REASK_SLOT, ValidateHandoffForm, is_question_intent
+from actions.contact import ContactDetail
+from actions.forms import NOTED, REASK_SLOT, ValidateHandoffForm, detail_before, is_question_intent
+from actions.handoff import form_start
 from bot import PROJECT_ROOT
-from tests.actions.conftest import make_tracker, responses, slot_events
+from tests.actions.conftest import make_tracker, responses, slot_events, user_event
 
 FORM = "handoff_form"
 REJECTED = {"event": "action_execution_rejected", "name": FORM}
@@ -419,6 +421,68 @@ async def test_a_new_form_starts_with_no_reask_pending(dispatcher, domain) -> No
     events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
 
     assert slot_events(events) == {REASK_SLOT: None}
+
+
+async def test_a_number_in_the_request_itself_is_carried_into_the_form(dispatcher, domain) -> None:
+    tracker = make_tracker(
+        intent="request_human", text="can someone call me on +34 612 345 678 please"
+    )
+
+    events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
+
+    # Kept, and the first question says so ("Thanks, I've noted how to reach you...").
+    assert slot_events(events) == {
+        "contact_channel": "phone",
+        "contact_value": "+34 612 345 678",
+        REASK_SLOT: NOTED,
+    }
+    assert dispatcher.messages == []
+
+
+async def test_an_address_given_before_an_accepted_offer_is_carried(dispatcher, domain) -> None:
+    # "inform" -> "Would you like someone from the clinic team to contact you?" -> "yes"
+    before = [user_event("inform", "my email is Anna.K@Example.com", timestamp=100.0)]
+    tracker = make_tracker(intent="affirm", text="yes please", events=before)
+
+    events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events)["contact_value"] == "Anna.K@example.com"
+    assert detail_before(tracker.events) == (ContactDetail("email", "Anna.K@example.com"), 100.0)
+
+
+async def test_a_number_from_an_earlier_form_is_not_carried(dispatcher, domain) -> None:
+    earlier = [
+        user_event("inform", "+34 612 345 678"),
+        {"event": "active_loop", "name": None, "timestamp": 1.0},
+        user_event("greet", "hi again"),
+        user_event("ask_pain", "does it hurt?"),
+    ]
+    tracker = make_tracker(intent="request_human", text="talk to a person", events=earlier)
+
+    events = await ValidateHandoffForm().run(dispatcher, tracker, domain)
+
+    assert slot_events(events) == {REASK_SLOT: None}
+
+
+def test_a_carried_number_is_erased_with_the_form_answers_when_consent_is_declined() -> None:
+    # form_start is where FormAnswerEraser starts rewriting the stored events.
+    tracker = make_tracker(
+        intent="deny",
+        events=[
+            user_event("ask_pain", "does it hurt?", timestamp=50.0),
+            user_event("request_human", "call me on +34 612 345 678", timestamp=100.0),
+            {"event": "active_loop", "name": FORM, "timestamp": 101.0},
+        ],
+    )
+    assert form_start(tracker) == 100.0
+    plain = make_tracker(
+        intent="deny",
+        events=[
+            user_event("request_human", "talk to a person", timestamp=100.0),
+            {"event": "active_loop", "name": FORM, "timestamp": 101.0},
+        ],
+    )
+    assert form_start(plain) == 101.0
 
 
 def test_every_question_intent_has_an_in_form_rule_that_resumes_the_form(domain) -> None:
