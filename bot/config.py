@@ -9,9 +9,11 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,6 +21,8 @@ import yaml
 
 from bot import PROJECT_ROOT
 from bot.clinic_hours import HoursError, OpeningHours
+
+NumberT = TypeVar("NumberT", int, float)
 
 
 class ConfigError(RuntimeError):
@@ -344,17 +348,29 @@ def _timezone(name: str) -> str:
     return value
 
 
-def _positive_number(name: str, default: float, unit: str) -> float:
+def _checked(
+    name: str,
+    default: NumberT,
+    kind: Callable[[str], NumberT],
+    ok: Callable[[NumberT], bool],
+    expected: str,
+) -> NumberT:
+    """A numeric environment variable that must pass ``ok``; the error names it."""
     raw = os.environ.get(name)
     if not raw:
         return default
+    error = ConfigError(f"{name} must be {expected}, got {raw!r}")
     try:
-        value = float(raw)
+        value = kind(raw)
     except ValueError:
-        value = -1.0
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive number of {unit}, got {raw!r}")
+        raise error from None
+    if not ok(value):
+        raise error
     return value
+
+
+def _positive_number(name: str, default: float, unit: str) -> float:
+    return _checked(name, default, float, lambda v: v > 0, f"a positive number of {unit}")
 
 
 def _titles(name: str) -> tuple[str, ...]:
@@ -363,29 +379,11 @@ def _titles(name: str) -> tuple[str, ...]:
 
 
 def _positive_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value <= 0:
-        raise ConfigError(f"{name} must be a positive whole number of minutes, got {raw!r}")
-    return value
+    return _checked(name, default, int, lambda v: v > 0, "a positive whole number of minutes")
 
 
 def _fraction(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{name} must be a number between 0 and 1, got {raw!r}")
-    return value
+    return _checked(name, default, float, lambda v: 0.0 <= v <= 1.0, "a number between 0 and 1")
 
 
 def _secret(name: str) -> str | None:

@@ -455,7 +455,6 @@ async def test_a_number_from_an_earlier_form_is_not_carried(dispatcher, domain) 
         user_event("inform", "+34 612 345 678"),
         {"event": "active_loop", "name": None, "timestamp": 1.0},
         user_event("greet", "hi again"),
-        user_event("ask_pain", "does it hurt?"),
     ]
     tracker = make_tracker(intent="request_human", text="talk to a person", events=earlier)
 
