@@ -70,42 +70,39 @@ class ConversationReview(Base):
     reviewed_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-class ConversationTag(Base):
+class StaffAddition:
+    """Columns of a row a staff member adds to one conversation: who added it, when."""
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    created_by = Column(String(64), nullable=False)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+
+class ConversationTag(StaffAddition, Base):
     __tablename__ = "conversation_tags"
     __table_args__ = (UniqueConstraint("sender_id", "tag", name="uq_conversation_tag"),)
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
     tag = Column(String(40), nullable=False, index=True)
-    created_by = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-class ConversationNote(Base):
+class ConversationNote(StaffAddition, Base):
     __tablename__ = "conversation_notes"
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
     body = Column(Text, nullable=False)
-    created_by = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-class MessageFlag(Base):
+class MessageFlag(StaffAddition, Base):
     """A single message marked for attention (wrong answer, missing fact, tone...)."""
 
     __tablename__ = "message_flags"
     __table_args__ = (UniqueConstraint("sender_id", "event_id", name="uq_message_flag"),)
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
     event_id = Column(Integer, nullable=False)
     reason = Column(String(200), nullable=False, default="")
-    created_by = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
-class NluCorrection(Base):
+class NluCorrection(StaffAddition, Base):
     """A staff decision on one user message from the NLU inbox.
 
     `text` and `entities_json` are copied from the tracker so the export keeps working
@@ -120,8 +117,6 @@ class NluCorrection(Base):
         ),
     )
 
-    id = Column(Integer, primary_key=True)
-    sender_id = Column(String(255), nullable=False, index=True)
     event_id = Column(Integer, nullable=False)
     text = Column(Text, nullable=False)
     entities_json = Column(Text, nullable=False, default="[]")
@@ -129,8 +124,6 @@ class NluCorrection(Base):
     predicted_confidence = Column(Float, nullable=True)
     intent = Column(String(120), nullable=True)  # None when dismissed
     status = Column(String(16), nullable=False)
-    created_by = Column(String(64), nullable=False)
-    created_at = Column(DateTime, nullable=False, default=utcnow)
 
 
 class AuditEntry(Base):

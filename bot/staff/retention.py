@@ -26,6 +26,7 @@ from bot.channels.whatsapp_window import WhatsAppReplyWindow
 from bot.db import session_scope
 from bot.handoff import HandoffRequest
 from bot.staff import audit
+from bot.staff.background import running
 from bot.staff.conversations import conversation_ref
 from bot.staff.events import events, has_events_table
 from bot.staff.models import (
@@ -239,15 +240,9 @@ async def retention_loop(
         await asyncio.sleep(DAY_S)
 
 
-@contextlib.asynccontextmanager
-async def retention_task(app_engine: Engine, tracker_engine: Engine, days: int, secret: str):  # type: ignore[no-untyped-def]
+def retention_task(
+    app_engine: Engine, tracker_engine: Engine, days: int, secret: str
+) -> contextlib.AbstractAsyncContextManager[None]:
     if days <= 0:
-        yield
-        return
-    task = asyncio.create_task(retention_loop(app_engine, tracker_engine, days, secret))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        return contextlib.nullcontext()
+    return running(retention_loop(app_engine, tracker_engine, days, secret))

@@ -25,7 +25,7 @@ import re
 import threading
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +36,7 @@ from bot.contract import FALLBACK_INTENT, URGENT_INTENT
 from bot.contract import REQUEST_HUMAN_INTENT as HUMAN_INTENT
 from bot.db import Base
 from bot.handoff import HandoffRequest
+from bot.staff.background import running
 from bot.staff.conversations import (
     FALLBACK_ACTIONS,
     conversation_ref,
@@ -306,19 +307,26 @@ CONVERSATION_COLUMNS = (
 )
 
 
+def summary_fields(row: Any) -> dict[str, Any]:
+    """The summary columns of a ``conversations`` row that the list and the feed both read."""
+    return {
+        "sender_id": row.sender_id,
+        "ref": row.ref,
+        "first_ts": row.first_ts,
+        "last_ts": row.last_ts,
+        "min_confidence": row.min_confidence,
+        "fallback": bool(row.fallback),
+        "urgent_intent": bool(row.urgent_intent),
+        "human_intent": bool(row.human_intent),
+        "channels": {c for c in (row.channels or "").split(", ") if c},
+        "first_text": row.first_text or "",
+    }
+
+
 def conversation_row(row: Any) -> ConversationRow:
     return ConversationRow(
-        sender_id=row.sender_id,
-        ref=row.ref,
-        first_ts=row.first_ts,
-        last_ts=row.last_ts,
+        **summary_fields(row),
         user_message_count=row.user_messages,
-        min_confidence=row.min_confidence,
-        fallback=bool(row.fallback),
-        urgent_intent=bool(row.urgent_intent),
-        human_intent=bool(row.human_intent),
-        channels={c for c in (row.channels or "").split(", ") if c},
-        first_text=row.first_text or "",
         handoff=row.handoff,
         intents=(row.intents or "").split(),
     )
@@ -564,17 +572,8 @@ class ConversationStore:
                 sa.select(conversations_t).where(conversations_t.c.sender_id.in_(chunk))
             ):
                 summaries[row.sender_id] = _Summary(
-                    sender_id=row.sender_id,
-                    ref=row.ref,
-                    first_ts=row.first_ts,
-                    last_ts=row.last_ts,
+                    **summary_fields(row),
                     user_messages=row.user_messages,
-                    min_confidence=row.min_confidence,
-                    fallback=bool(row.fallback),
-                    urgent_intent=bool(row.urgent_intent),
-                    human_intent=bool(row.human_intent),
-                    channels={c for c in row.channels.split(", ") if c},
-                    first_text=row.first_text,
                     active_loop=row.active_loop,
                 )
             for term in conn.execute(sa.select(terms_t).where(terms_t.c.sender_id.in_(chunk))):
@@ -799,12 +798,5 @@ async def feed_loop(store: ConversationStore, interval: float = FEED_INTERVAL_S)
         await asyncio.sleep(interval)
 
 
-@contextlib.asynccontextmanager
-async def feed_task(store: ConversationStore) -> AsyncIterator[None]:
-    task = asyncio.create_task(feed_loop(store))
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def feed_task(store: ConversationStore) -> contextlib.AbstractAsyncContextManager[None]:
+    return running(feed_loop(store))

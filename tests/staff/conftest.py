@@ -80,15 +80,22 @@ class Staff:
 
     client: TestClient
 
-    def login(self, username: str, password: str = PASSWORD) -> None:
-        page = self.client.get("/login")
-        token = CSRF_INPUT.search(page.text).group(1)
-        response = self.client.post(
-            "/login",
-            data={"username": username, "password": password, "csrf_token": token},
-            follow_redirects=False,
-        )
+    def login(
+        self,
+        username: str,
+        password: str = PASSWORD,
+        *,
+        page: str = "/login",
+        next: str | None = None,
+    ):  # type: ignore[no-untyped-def]
+        """Log in through the form at ``page``; the redirect response."""
+        token = CSRF_INPUT.search(self.client.get(page).text).group(1)
+        data = {"username": username, "password": password, "csrf_token": token}
+        if next is not None:
+            data["next"] = next
+        response = self.client.post("/login", data=data, follow_redirects=False)
         assert response.status_code == 303, response.text
+        return response
 
     def csrf(self, path: str = "/") -> str:
         return CSRF_INPUT.search(self.client.get(path).text).group(1)

@@ -196,17 +196,8 @@ def test_login_is_rate_limited_and_audited(anonymous: Staff, config) -> None:
 
 
 def test_login_redirects_only_within_the_site(anonymous: Staff) -> None:
-    page = anonymous.client.get("/login?next=//evil.example/x")
-    token = CSRF_INPUT.search(page.text).group(1)
-    response = anonymous.client.post(
-        "/login",
-        data={
-            "username": "viewer",
-            "password": PASSWORD,
-            "csrf_token": token,
-            "next": "//evil.example/x",
-        },
-        follow_redirects=False,
+    response = anonymous.login(
+        "viewer", page="/login?next=//evil.example/x", next="//evil.example/x"
     )
     assert response.headers["location"] == "/"
 
@@ -214,17 +205,9 @@ def test_login_redirects_only_within_the_site(anonymous: Staff) -> None:
 def test_login_returns_to_the_requested_page(anonymous: Staff, sample) -> None:
     first = anonymous.client.get("/conversations?fallback=yes", follow_redirects=False)
     login_page = anonymous.client.get(first.headers["location"])
-    token = CSRF_INPUT.search(login_page.text).group(1)
     assert 'name="next" value="/conversations?fallback=yes"' in login_page.text
-    response = anonymous.client.post(
-        "/login",
-        data={
-            "username": "viewer",
-            "password": PASSWORD,
-            "csrf_token": token,
-            "next": "/conversations?fallback=yes",
-        },
-        follow_redirects=False,
+    response = anonymous.login(
+        "viewer", page=first.headers["location"], next="/conversations?fallback=yes"
     )
     assert response.headers["location"] == "/conversations?fallback=yes"
 

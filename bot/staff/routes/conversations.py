@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -322,10 +323,15 @@ def _back(
     )
 
 
+async def _posted(request: Request) -> tuple[StaffApp, str, ConversationRow | None, FormData]:
+    """The conversation a staff POST is about, and the form it sent."""
+    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
+    return staff, sender_id, summary, await request.form()
+
+
 @require("reviewer")
 async def mark_reviewed(request: Request) -> Response:
-    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
+    staff, sender_id, summary, form = await _posted(request)
     reviewed = form.get("reviewed") != "0"
     user = current_user(request)
     await run_in_threadpool(
@@ -337,8 +343,7 @@ async def mark_reviewed(request: Request) -> Response:
 
 @require("reviewer")
 async def add_tag(request: Request) -> Response:
-    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
+    staff, sender_id, summary, form = await _posted(request)
     try:
         tag = await run_in_threadpool(
             annotations.add_tag,
@@ -355,8 +360,7 @@ async def add_tag(request: Request) -> Response:
 
 @require("reviewer")
 async def remove_tag(request: Request) -> Response:
-    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
+    staff, sender_id, summary, form = await _posted(request)
     tag = str(form.get("tag") or "")
     if await run_in_threadpool(annotations.remove_tag, staff.app_engine, sender_id, tag):
         audit_request(request, "remove_tag", sender_id, {"tag": tag})
@@ -365,8 +369,7 @@ async def remove_tag(request: Request) -> Response:
 
 @require("reviewer")
 async def add_note(request: Request) -> Response:
-    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
+    staff, sender_id, summary, form = await _posted(request)
     body = str(form.get("body") or "")
     try:
         note = await run_in_threadpool(
@@ -381,8 +384,7 @@ async def add_note(request: Request) -> Response:
 
 @require("reviewer")
 async def flag_message(request: Request) -> Response:
-    staff, sender_id, summary = await run_in_threadpool(_resolve, request)
-    form = await request.form()
+    staff, sender_id, summary, form = await _posted(request)
     try:
         event_id = int(str(form.get("event_id") or ""))
     except ValueError:

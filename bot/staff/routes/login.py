@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Literal
 from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
@@ -31,8 +32,20 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or staff_app(request).config.secure_cookies
+def _set_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    path: str,
+    samesite: Literal["lax", "strict"] = "lax",
+    max_age: int | None = None,
+) -> None:
+    """A cookie that scripts can't read, sent over HTTPS only when the site is HTTPS."""
+    secure = request.url.scheme == "https" or staff_app(request).config.secure_cookies
+    response.set_cookie(
+        name, value, max_age=max_age, httponly=True, samesite=samesite, secure=secure, path=path
+    )
 
 
 def _login_page(request: Request, status_code: int = 200, **context: object) -> Response:
@@ -53,14 +66,7 @@ def _login_page(request: Request, status_code: int = 200, **context: object) -> 
         idle_minutes=staff.config.idle_minutes,
         **context,
     )
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        cookie_value,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
-        path="/login",
-    )
+    _set_cookie(response, request, LOGIN_CSRF_COOKIE, cookie_value, path="/login")
     return response
 
 
@@ -109,24 +115,17 @@ async def login(request: Request) -> Response:
     new = await run_in_threadpool(staff.sessions.create, user.id)
     audit_request(request, "login", user.username, actor=user.username)
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        new.cookie_value,
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
-        path="/",
-    )
+    _set_cookie(response, request, SESSION_COOKIE, new.cookie_value, path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
     if device is None:
-        response.set_cookie(
+        _set_cookie(
+            response,
+            request,
             DEVICE_COOKIE,
             staff.devices.issue(user.username),
-            max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
-            httponly=True,
-            samesite="strict",
-            secure=_secure(request),
             path="/login",
+            samesite="strict",
+            max_age=DEVICE_COOKIE_DAYS * 24 * 3600,
         )
     return response
 
