@@ -148,6 +148,10 @@ def _quote(sentence: Sentence, width: int = 110) -> str:
     return text if len(text) <= width else text[: width - 3] + "..."
 
 
+def _exclusion(exclusion: ExclusionSpec) -> str:
+    return f"{exclusion.file}:{exclusion.line}: {exclusion.source_id} {list(exclusion.match)}"
+
+
 def format_report(report: CoverageReport, show_facts: bool = True) -> str:
     lines: list[str] = []
     if show_facts:
@@ -169,29 +173,27 @@ def format_report(report: CoverageReport, show_facts: bool = True) -> str:
                     f"{list(check.citation.evidence)}"
                 )
         lines.append("")
-    if report.failed_citations:
-        lines.append("Citations whose evidence is not in one sentence of the article:")
-        lines.extend(f"  {check.describe()}" for check in report.failed_citations)
-        lines.append("")
-    if report.uncovered:
-        lines.append("Fact-bearing sentences no fact covers (add a fact or an exclusion):")
-        lines.extend(
-            f"  {s.source_id} #{s.index} (line {s.line}): {_quote(s)}" for s in report.uncovered
-        )
-        lines.append("")
-    if report.unmatched_exclusions:
-        lines.append("Exclusions whose match terms are in no sentence:")
-        lines.extend(
-            f"  {e.file}:{e.line}: {e.source_id} {list(e.match)}"
-            for e in report.unmatched_exclusions
-        )
-        lines.append("")
-    if report.unused_exclusions:
-        lines.append("Note: exclusions that only match sentences a fact already covers:")
-        lines.extend(
-            f"  {e.file}:{e.line}: {e.source_id} {list(e.match)}" for e in report.unused_exclusions
-        )
-        lines.append("")
+    sections = (
+        (
+            "Citations whose evidence is not in one sentence of the article:",
+            [check.describe() for check in report.failed_citations],
+        ),
+        (
+            "Fact-bearing sentences no fact covers (add a fact or an exclusion):",
+            [f"{s.source_id} #{s.index} (line {s.line}): {_quote(s)}" for s in report.uncovered],
+        ),
+        (
+            "Exclusions whose match terms are in no sentence:",
+            [_exclusion(e) for e in report.unmatched_exclusions],
+        ),
+        (
+            "Note: exclusions that only match sentences a fact already covers:",
+            [_exclusion(e) for e in report.unused_exclusions],
+        ),
+    )
+    for heading, items in sections:
+        if items:
+            lines.extend([heading, *(f"  {item}" for item in items), ""])
     reasons: dict[str, int] = {}
     for _, exclusion in report.excluded:
         # Reasons start with a category ("marketing: ..."); count per category.

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -220,6 +221,37 @@ class _Reader:
             return kind()
         return value
 
+    def known_entries(
+        self,
+        mapping: LineDict,
+        known: Container[str],
+        shown: str,
+        unknown: Callable[[str], str],
+        not_a_mapping: Callable[[str], str],
+    ) -> Iterator[tuple[str, LineDict, int]]:
+        """(key, value, line) of the entries whose key is known and whose value is a
+        mapping; the others are problems, with the message for their key."""
+        for key, raw in mapping.items():
+            line = mapping.line_of(key)
+            if key not in known:
+                self.problem(shown, line, unknown(key))
+            elif not isinstance(raw, LineDict):
+                self.problem(shown, line, not_a_mapping(key))
+            else:
+                yield key, raw, line
+
+    def mappings(self, path: Path, key: str, not_a_mapping: str) -> Iterator[tuple[LineDict, int]]:
+        """(item, line) of each mapping listed under the file's top-level ``key``; an item
+        that is no mapping is a problem with the message ``not_a_mapping``."""
+        shown = display_path(path)
+        items = self.top(self.load(path), shown, key, LineList)
+        for index, raw in enumerate(items):
+            line = items.line_of(index)
+            if isinstance(raw, LineDict):
+                yield raw, line
+            else:
+                self.problem(shown, line, not_a_mapping)
+
     def unknown_keys(
         self, mapping: LineDict, allowed: tuple[str, ...], shown: str, what: str
     ) -> None:
@@ -302,13 +334,8 @@ def _kind_name(kind: type) -> str:
 
 def _sources(reader: _Reader, path: Path) -> dict[str, SourceSpec]:
     shown = display_path(path)
-    items = reader.top(reader.load(path), shown, "sources", LineList)
     sources: dict[str, SourceSpec] = {}
-    for index, raw in enumerate(items):
-        line = items.line_of(index)
-        if not isinstance(raw, LineDict):
-            reader.problem(shown, line, "each source must be a mapping")
-            continue
+    for raw, line in reader.mappings(path, "sources", "each source must be a mapping"):
         reader.unknown_keys(raw, _SOURCE_KEYS, shown, "source")
         source_id = reader.text(raw, "id", shown, "source")
         title = reader.text(raw, "title", shown, f"source '{source_id}'")
@@ -352,30 +379,26 @@ def _vocabulary(
     data = reader.load(path)
     kinds = reader.top(data, shown, "vocabulary", LineDict)
     vocabulary: dict[str, dict[str, VocabSpec]] = {}
-    for kind, values in kinds.items():
-        kind_line = kinds.line_of(kind)
-        if kind not in ENTITY_VALUES:
-            reader.problem(shown, kind_line, f"unknown qualifier kind '{kind}'")
-            continue
-        if not isinstance(values, LineDict):
-            reader.problem(shown, kind_line, f"vocabulary '{kind}' must map values to entries")
-            continue
+    for kind, values, kind_line in reader.known_entries(
+        kinds,
+        ENTITY_VALUES,
+        shown,
+        lambda kind: f"unknown qualifier kind '{kind}'",
+        lambda kind: f"vocabulary '{kind}' must map values to entries",
+    ):
         entries: dict[str, VocabSpec] = {}
         seen_synonyms: dict[str, str] = {}
-        for value, raw in values.items():
-            line = values.line_of(value)
+        for value, raw, line in reader.known_entries(
+            values,
+            ENTITY_VALUES[kind],
+            shown,
+            lambda value, kind=kind: (
+                f"unknown qualifier value '{value}' for {kind} "
+                "(add it to docs/architecture.md and bot/facts/contract.py first)"
+            ),
+            lambda value, kind=kind: f"{kind} '{value}' must be a mapping with label and synonyms",
+        ):
             what = f"{kind} '{value}'"
-            if value not in ENTITY_VALUES[kind]:
-                reader.problem(
-                    shown,
-                    line,
-                    f"unknown qualifier value '{value}' for {kind} "
-                    "(add it to docs/architecture.md and bot/facts/contract.py first)",
-                )
-                continue
-            if not isinstance(raw, LineDict):
-                reader.problem(shown, line, f"{what} must be a mapping with label and synonyms")
-                continue
             reader.unknown_keys(raw, _VOCAB_KEYS, shown, what)
             label = reader.text(raw, "label", shown, what) or value
             synonyms = reader.strings(raw, "synonyms", shown, what)
@@ -422,14 +445,13 @@ def _topics(reader: _Reader, data: Any, shown: str) -> dict[str, TopicSpec]:
         reader.problem(shown, data.line_of("topics"), "'topics' must be a mapping")
         return {}
     topics: dict[str, TopicSpec] = {}
-    for topic, raw in raw_topics.items():
-        line = raw_topics.line_of(topic)
-        if topic not in TOPICS:
-            reader.problem(shown, line, f"unknown topic '{topic}'")
-            continue
-        if not isinstance(raw, LineDict):
-            reader.problem(shown, line, f"topic '{topic}' must be a mapping with label, keywords")
-            continue
+    for topic, raw, line in reader.known_entries(
+        raw_topics,
+        TOPICS,
+        shown,
+        lambda topic: f"unknown topic '{topic}'",
+        lambda topic: f"topic '{topic}' must be a mapping with label, keywords",
+    ):
         reader.unknown_keys(raw, _TOPIC_KEYS, shown, f"topic '{topic}'")
         topics[topic] = TopicSpec(
             id=topic,
@@ -549,13 +571,8 @@ def _facts(
     seen: dict[str, str],
 ) -> list[FactSpec]:
     shown = display_path(path)
-    items = reader.top(reader.load(path), shown, "facts", LineList)
     facts: list[FactSpec] = []
-    for index, raw in enumerate(items):
-        line = items.line_of(index)
-        if not isinstance(raw, LineDict):
-            reader.problem(shown, line, "each fact must be a mapping")
-            continue
+    for raw, line in reader.mappings(path, "facts", "each fact must be a mapping"):
         fact_id = reader.text(raw, "id", shown, "fact")
         what = f"fact '{fact_id}'" if fact_id else "fact"
         reader.unknown_keys(raw, _FACT_KEYS, shown, what)
@@ -632,15 +649,10 @@ def _exclusions(reader: _Reader, path: Path, sources: dict[str, SourceSpec]) -> 
     if not path.is_file():
         return []
     shown = display_path(path)
-    items = reader.top(reader.load(path), shown, "exclusions", LineList)
     exclusions: list[ExclusionSpec] = []
-    for index, raw in enumerate(items):
-        line = items.line_of(index)
-        if not isinstance(raw, LineDict):
-            reader.problem(
-                shown, line, "each exclusion must be a mapping with source, match, reason"
-            )
-            continue
+    for raw, line in reader.mappings(
+        path, "exclusions", "each exclusion must be a mapping with source, match, reason"
+    ):
         reader.unknown_keys(raw, _EXCLUSION_KEYS, shown, "exclusion")
         source_id = reader.text(raw, "source", shown, "exclusion")
         match = reader.strings(raw, "match", shown, "exclusion")
