@@ -7,13 +7,20 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 MODEL := models/current.tar.gz
+# Setup's outputs are real files, so a second `make setup` (and `make run`) redoes
+# nothing. A database elsewhere (MESO_FACTS_DB_URL, MESO_APP_DB_URL) is invisible to
+# make: its step then runs every time.
+FACTS_DB := $(if $(MESO_FACTS_DB_URL),facts,var/facts.db)
+APP_DB := $(if $(MESO_APP_DB_URL),app-db,var/meso.db)
+FACTS_INPUTS := $(shell find data/facts -type f) $(wildcard bot/facts/*.py) bot/nlp.py
+MIGRATIONS := $(wildcard bot/appdb/*.py bot/appdb/migrations/*.py bot/appdb/migrations/versions/*.py)
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export SQLALCHEMY_SILENCE_UBER_WARNING ?= 1
 export PIP_DISABLE_PIP_VERSION_CHECK ?= 1
 
 .PHONY: help setup run test unit train validate stories pytest shell eval eval-e2e lint format bench bench-staff audit \
-	system-deps web-deps facts clean lock
+	system-deps web-deps facts app-db clean lock
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -35,9 +42,24 @@ spacy_pipeline/meta.json: bot/nlp.py | $(INSTALLED)
 	@echo "==> Building the spaCy pipeline (blank English + lookup lemmatizer)"
 	$(PY) -m bot spacy build --force
 
-facts: $(INSTALLED) ## Rebuild the fact base from data/facts
+facts: $(INSTALLED) spacy_pipeline/meta.json ## Rebuild the fact base from data/facts
 	@echo "==> Building the fact base"
 	$(PY) -m bot facts build
+
+# The build replaces the file atomically, so its mtime says when it was built.
+var/facts.db: $(FACTS_INPUTS) spacy_pipeline/meta.json | $(INSTALLED)
+	@echo "==> Building the fact base (data/facts changed)"
+	$(PY) -m bot facts build
+
+app-db: $(INSTALLED)
+	@mkdir -p var
+	@$(PY) -m bot db upgrade
+
+# touch: an upgrade with nothing to do leaves the file's mtime alone.
+var/meso.db: $(MIGRATIONS) | $(INSTALLED)
+	@mkdir -p var
+	@$(PY) -m bot db upgrade
+	@touch $@
 
 web-deps: web/node_modules/.package-lock.json
 
@@ -45,9 +67,7 @@ web/node_modules/.package-lock.json: web/package.json web/package-lock.json
 	@echo "==> Installing widget assets (npm ci)"
 	cd web && npm ci --no-audit --no-fund --loglevel=error
 
-setup: $(INSTALLED) spacy_pipeline/meta.json facts web-deps ## Create .venv, install pins, build spaCy pipeline and fact base, migrate the app database
-	@mkdir -p var
-	@$(PY) -m bot db upgrade
+setup: $(INSTALLED) spacy_pipeline/meta.json $(FACTS_DB) web-deps $(APP_DB) ## Create .venv, install pins, build spaCy pipeline and fact base, migrate the app database
 
 train: setup ## Train the Rasa model if data, config or domain changed
 	$(PY) -m bot train
