@@ -29,7 +29,7 @@ from rasa.utils.endpoints import bool_arg
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse, ResponseStream
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 
 from bot.channels.client_address import client_address
 from bot.channels.conversation_ids import (
@@ -49,6 +49,9 @@ MAX_SENDER_CHARS = 128
 # Keep a few times the NLU limit so staff see what was sent, without storing floods.
 STORED_TEXT_FACTOR = 4
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Redis pub/sub channel the Rasa replicas share socket.io emits on (pub/sub ignores the
+# database number; the name keeps it apart from other users of the same Redis).
+SOCKETIO_REDIS_CHANNEL = "meso-socketio"
 
 
 class InvalidMessage(ValueError):
@@ -237,6 +240,17 @@ class GuardedRestInput(RestInput):
         return rest
 
 
+def socketio_client_manager(settings: Settings) -> AsyncRedisManager | None:
+    """With MESO_REDIS_HOST set (the production profile's lock store), socket.io emits
+    go through Redis, so a message for a widget reaches its socket whichever Rasa
+    replica sends it: a staff message arrives through Rasa's HTTP API on any replica,
+    not necessarily the one holding the patient's connection. None: in-process only."""
+    url = settings.redis_url(0)
+    if url is None:
+        return None
+    return AsyncRedisManager(url, channel=SOCKETIO_REDIS_CHANNEL, logger=logger)
+
+
 class GuardedSocketIOInput(SocketIOInput):
     """Rasa's socketio channel with server-issued session ids, origin checks and limits.
 
@@ -296,7 +310,11 @@ class GuardedSocketIOInput(SocketIOInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         # [] leaves the CORS headers to Rasa's --cors; origin_allowed() does the check.
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=[])
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=[],
+            client_manager=socketio_client_manager(get_settings()),
+        )
         socketio_webhook = SocketBlueprint(sio, self.socketio_path, "socketio_webhook", __name__)
         self.sio = sio
 

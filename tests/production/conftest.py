@@ -12,6 +12,8 @@ from tests.production.services import NginxServer, PostgresServer, RedisServer
 from tests.stack import Stack, free_port
 
 REPLICAS = ("rasa_a", "rasa_b")
+# Turns on Rasa's HTTP API for live takeover (test_socketio_replicas.py).
+RASA_API_TOKEN = "production-test-rasa-api-token-0123456789"
 REPLICA_STARTUP_TIMEOUT_S = 600
 
 
@@ -61,6 +63,7 @@ def production(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProductionS
                 "MESO_TRACKER_DB_PASSWORD": "meso",
                 "MESO_REDIS_HOST": "127.0.0.1",
                 "MESO_REDIS_PORT": str(stack.redis.port),
+                "MESO_RASA_API_TOKEN": RASA_API_TOKEN,
                 "MESO_TRACKER_DB_URL": pg.url(),
                 "MESO_APP_DB_URL": pg.url(),
                 "MESO_FACTS_DB_URL": pg.url(),

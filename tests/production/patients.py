@@ -7,7 +7,9 @@ one test's burst doesn't throttle the next test.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 
 import httpx
 import sqlalchemy as sa
@@ -15,6 +17,15 @@ import sqlalchemy as sa
 from tests.production.conftest import REPLICAS, ProductionStack
 
 TIMEOUT_S = 60
+
+
+async def wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
+    """Poll ``condition`` every 0.1 s; fail with ``what`` after ``seconds``."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{what} within {seconds:.0f} s")
 
 
 def client(source: str = "127.0.0.1") -> httpx.Client:

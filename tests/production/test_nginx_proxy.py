@@ -4,25 +4,14 @@ The failover of a killed replica is in test_replicas.py."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-
 import aiohttp
 import pytest
 import socketio
 
 from tests.production.conftest import ProductionStack
-from tests.production.patients import client, stored_user_texts
+from tests.production.patients import client, stored_user_texts, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.production]
-
-
-async def _wait_for(condition: Callable[[], object], seconds: float, what: str) -> None:
-    for _ in range(int(seconds / 0.1)):
-        if condition():
-            return
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"{what} within {seconds:.0f} s")
 
 
 async def test_widget_conversation_over_socketio_through_nginx(
@@ -39,19 +28,19 @@ async def test_widget_conversation_over_socketio_through_nginx(
         await sio.connect(production.nginx.url, socketio_path="/socket.io")
         try:
             await sio.emit("session_request", {"session_id": None})
-            await _wait_for(lambda: confirmed, 20, "no session_confirm")
+            await wait_for(lambda: confirmed, 20, "no session_confirm")
             session_id = confirmed[-1]
             await sio.emit(
                 "user_uttered",
                 {"message": "how many sessions do I need?", "session_id": session_id},
             )
-            await _wait_for(
+            await wait_for(
                 lambda: "Sources:" in " ".join(r.get("text") or "" for r in replies),
                 60,
                 f"no answer over socket.io: {replies}",
             )
             # nginx passed the Upgrade: the session now runs on a WebSocket.
-            await _wait_for(lambda: sio.transport() == "websocket", 20, "no WebSocket upgrade")
+            await wait_for(lambda: sio.transport() == "websocket", 20, "no WebSocket upgrade")
         finally:
             await sio.disconnect()
     assert stored_user_texts(production, session_id) == ["how many sessions do I need?"]
