@@ -24,6 +24,20 @@ def handoff_rows(stack: Stack, sender: str) -> list[dict]:
     return found
 
 
+def stored_events_text(stack: Stack, sender: str) -> str:
+    """Everything the tracker store keeps of a conversation, as one string."""
+    engine = sa.create_engine(stack.tracker_db_url)
+    with engine.connect() as connection:
+        stored = " ".join(
+            row[0]
+            for row in connection.execute(
+                sa.text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender}
+            )
+        )
+    engine.dispose()
+    return stored
+
+
 def first_question(slot: str) -> str:
     """The opening of the form's plain question (the variation with no condition)."""
     [plain] = [v for v in domain_responses()[f"utter_ask_{slot}"] if "condition" not in v]
@@ -115,14 +129,44 @@ def test_a_number_typed_at_the_method_question_is_erased_when_consent_is_decline
     reply = stack.send("/deny", sender)
     assert starts_with_response(one_prompt(reply), "utter_no_consent"), dump(reply)
     assert handoff_rows(stack, sender) == []
-    engine = sa.create_engine(stack.tracker_db_url)
-    with engine.connect() as connection:
-        stored = " ".join(
-            row[0]
-            for row in connection.execute(
-                sa.text("SELECT data FROM events WHERE sender_id = :s"), {"s": sender}
-            )
-        )
-    engine.dispose()
+    stored = stored_events_text(stack, sender)
+    for secret in ("612 345 678", "612345678", "Karima"):
+        assert secret not in stored, secret
+
+
+def noted_question(slot: str) -> str:
+    """The opening of the question asked after a number or address was kept."""
+    [noted] = [
+        v
+        for v in domain_responses()[f"utter_ask_{slot}"]
+        if {"type": "slot", "name": "contact_reask", "value": "noted"} in v.get("condition", [])
+    ]
+    return noted["text"][:40]
+
+
+def test_a_number_in_the_request_itself_is_not_asked_for_again(stack: Stack) -> None:
+    sender = "form-number-in-request"
+    request = "I want to talk to a real person, my number is +34 612 345 678"
+    asked_name = one_prompt(stack.send(request, sender))
+    assert asked_name.startswith(noted_question("contact_name")), asked_name
+    # Method and number are known: the time comes next, then consent.
+    asked_time = one_prompt(stack.send("Maria", sender))
+    assert asked_time.startswith(first_question("contact_time")), asked_time
+    stack.send("weekday mornings", sender)
+    done = stack.send("/affirm", sender)
+
+    [row] = handoff_rows(stack, sender)
+    assert row["reference"] in one_prompt(done)
+    assert (row["contact_channel"], row["contact_value"]) == ("phone", "+34 612 345 678")
+
+
+def test_a_number_in_the_request_is_erased_when_consent_is_declined(stack: Stack) -> None:
+    sender = "form-number-in-request-declined"
+    stack.send("I want to talk to a real person, my number is +34 612 345 678", sender)
+    for message in ("Karima", "after 6"):
+        stack.send(message, sender)
+    reply = stack.send("/deny", sender)
+    assert starts_with_response(one_prompt(reply), "utter_no_consent"), dump(reply)
+    stored = stored_events_text(stack, sender)
     for secret in ("612 345 678", "612345678", "Karima"):
         assert secret not in stored, secret
