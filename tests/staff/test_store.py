@@ -71,7 +71,8 @@ class Backend:
             return {row.sender_id for row in conn.execute(query.select())}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+# PostgreSQL is a real server: `make unit` runs the SQLite half.
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.servers)])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "sqlite":
         app_url = f"sqlite:///{tmp_path / 'meso.db'}"
