@@ -34,6 +34,17 @@ def sent_with(dispatcher: CollectingDispatcher, response: str) -> dict[str, Any]
     return message
 
 
+def assert_told(dispatcher: CollectingDispatcher, response: str, reference: str) -> None:
+    """The patient got ``response`` alone, naming the request's reference."""
+    assert responses(dispatcher) == [response]
+    assert sent_with(dispatcher, response)["reference"] == reference
+
+
+def request_slots(reference: str, reason: str, urgency: str) -> dict[str, str]:
+    """The slots an action sets when it opens a request."""
+    return {"handoff_reference": reference, "handoff_reason": reason, "handoff_urgency": urgency}
+
+
 async def test_submit_stores_exactly_one_row_with_the_right_fields(
     dispatcher: CollectingDispatcher, domain: dict[str, Any], repository: HandoffRepository
 ) -> None:
@@ -58,13 +69,8 @@ async def test_submit_stores_exactly_one_row_with_the_right_fields(
     assert row.created_at is not None and row.created_at >= CONSENT_TIME
     assert row.reference.startswith("MA-")
 
-    assert responses(dispatcher) == ["utter_handoff_submitted"]
-    assert sent_with(dispatcher, "utter_handoff_submitted")["reference"] == row.reference
-    assert slot_events(events) == {
-        "handoff_reference": row.reference,
-        "handoff_reason": "logistics:ask_price",
-        "handoff_urgency": "normal",
-    }
+    assert_told(dispatcher, "utter_handoff_submitted", row.reference)
+    assert slot_events(events) == request_slots(row.reference, "logistics:ask_price", "normal")
 
 
 async def test_asking_again_in_the_same_session_does_not_duplicate(
@@ -81,8 +87,7 @@ async def test_asking_again_in_the_same_session_does_not_duplicate(
     events = await ActionSubmitHandoff(repository).run(again, tracker, domain)
 
     assert len(repository.list_queue()) == 1
-    assert responses(again) == ["utter_handoff_already_open"]
-    assert sent_with(again, "utter_handoff_already_open")["reference"] == reference
+    assert_told(again, "utter_handoff_already_open", reference)
     assert slot_events(events)["handoff_reference"] == reference
 
 
@@ -146,13 +151,8 @@ async def test_urgent_alert_creates_an_urgent_request_without_contact_details(
     )
     assert row.channel == "socketio"
     assert row.contact_value is None and row.contact_name is None and row.consent_at is None
-    assert responses(dispatcher) == ["utter_urgent_clinic_notified"]
-    assert sent_with(dispatcher, "utter_urgent_clinic_notified")["reference"] == row.reference
-    assert slot_events(events) == {
-        "handoff_reference": row.reference,
-        "handoff_reason": "urgent",
-        "handoff_urgency": "urgent",
-    }
+    assert_told(dispatcher, "utter_urgent_clinic_notified", row.reference)
+    assert slot_events(events) == request_slots(row.reference, "urgent", "urgent")
 
 
 async def test_contact_details_after_an_urgent_alert_update_the_same_request(
@@ -176,8 +176,7 @@ async def test_contact_details_after_an_urgent_alert_update_the_same_request(
         "+34 600 000 123",
     )
     assert row.consent_at is not None
-    assert responses(dispatcher) == ["utter_handoff_contact_added"]
-    assert sent_with(dispatcher, "utter_handoff_contact_added")["reference"] == reference
+    assert_told(dispatcher, "utter_handoff_contact_added", reference)
 
 
 async def test_a_second_urgent_report_escalates_the_open_request(
