@@ -4,13 +4,14 @@ ones save and load their scikit-learn text model."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 
+from bot.rasa_ext.question_focus import focused_probabilities, question_focus
 from bot.rasa_ext.sklearn_io import LinearTextScorer, load_model, save_model
 
 logger = logging.getLogger(__name__)
@@ -77,6 +78,27 @@ class TextModelComponent(StatelessComponent):
         self.scorer = LinearTextScorer(self.model)
         self.persist()
         return self._resource
+
+    def probabilities(self, text: str, protected: Iterable[str] = ()) -> dict[str, float]:
+        """The text model's probability of each class for ``text``.
+
+        When a story surrounds the question, the question sentences are scored too and
+        averaged in with the config's ``focus_weight``; a ``protected`` class keeps its
+        whole-message score (bot/rasa_ext/question_focus.py).
+        """
+        assert self.scorer is not None
+        focus = question_focus(text)
+        rows = self.scorer.predict_proba([text] if focus is None else [text, focus])
+        classes = [str(name) for name in self.scorer.classes_]
+        whole = dict(zip(classes, (float(value) for value in rows[0]), strict=True))
+        if focus is None:
+            return whole
+        return focused_probabilities(
+            whole,
+            dict(zip(classes, (float(value) for value in rows[1]), strict=True)),
+            self.config["focus_weight"],
+            protected,
+        )
 
     def saved(self) -> Any:
         """What goes into the model file."""

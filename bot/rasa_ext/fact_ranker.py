@@ -43,6 +43,7 @@ from sklearn.pipeline import Pipeline
 
 from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY, SAFETY_INTENTS, TOO_LONG_INTENT
 from bot.rasa_ext.base import TextModelComponent
+from bot.rasa_ext.question_focus import question_focus
 from bot.rasa_ext.sklearn_io import tfidf_logistic_regression
 
 FACT_METADATA_KEY = "fact"
@@ -73,11 +74,6 @@ def split_questions(text: str) -> list[str]:
     if len(parts) < 2 or any(len(re.findall(r"\w+", part)) < MIN_PART_WORDS for part in parts):
         return [text]
     return parts
-
-
-def build_text_model(config: dict[str, Any]) -> Pipeline:
-    """TF-IDF word 1-2-grams and char_wb 2-5-grams into a logistic regression."""
-    return tfidf_logistic_regression(config, max_char_ngram=5)
 
 
 def combine(
@@ -132,6 +128,9 @@ class FactRanker(TextModelComponent):
             "ranking_length": 10,
             # The best fact's score from which a torn answer intent is re-targeted.
             "retarget_threshold": 0.1,
+            # The question sentence's share when a story surrounds it
+            # (bot/rasa_ext/question_focus.py; chosen on a dev set, docs/evaluation.md).
+            "focus_weight": 0.5,
         }
 
     def __init__(
@@ -164,7 +163,7 @@ class FactRanker(TextModelComponent):
             texts.append(example.get(TEXT))
             facts.append(fact)
         self.fact_intents = fact_intents
-        return self.fit(build_text_model, texts, facts)
+        return self.fit(tfidf_logistic_regression, texts, facts)
 
     def saved(self) -> dict[str, Any]:
         return {"model": self.model, "fact_intents": self.fact_intents}
@@ -180,8 +179,7 @@ class FactRanker(TextModelComponent):
     def rank(self, text: str, intent_ranking: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The best facts for ``text``, best first."""
         assert self.scorer is not None
-        row = self.scorer.predict_proba([text])[0]
-        probabilities = dict(zip(self.scorer.classes_, (float(v) for v in row), strict=True))
+        probabilities = self.probabilities(text)
         scores = combine(
             probabilities,
             self.fact_intents,
@@ -209,7 +207,8 @@ class FactRanker(TextModelComponent):
                 continue  # button payloads name their intent
             ranking = self.rank(text, message.get(INTENT_RANKING_KEY) or [])
             message.set(FACT_RANKING_KEY, ranking, add_to_output=True)
-            parts = split_questions(text)
+            # The questions of a story, not the story itself, are what to answer.
+            parts = split_questions(question_focus(text) or text)
             if len(parts) > 1:
                 message.set(
                     QUESTION_PARTS_KEY,

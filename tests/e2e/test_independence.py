@@ -20,6 +20,7 @@ from bot.evaluation.e2e import ROUTES, load_items
 
 E2E = PROJECT_ROOT / "tests" / "e2e" / "patients.yml"
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
+DEV_STORIES = PROJECT_ROOT / "tests" / "nlu" / "dev_stories.yml"
 MIN_ITEMS = 400
 
 
@@ -68,8 +69,9 @@ def test_no_end_to_end_item_copies_training_data(training_texts: list[str]) -> N
     assert not copies, "\n".join(f"{c.ratio:.2f} {c.item!r} ~ {c.example!r}" for c in copies)
 
 
-def test_no_heldout_example_copies_training_data(training_texts: list[str]) -> None:
-    copies = near_copies(heldout_texts(HELDOUT), training_texts)
+@pytest.mark.parametrize("path", [HELDOUT, DEV_STORIES], ids=lambda path: path.name)
+def test_no_heldout_example_copies_training_data(path: Path, training_texts: list[str]) -> None:
+    copies = near_copies(heldout_texts(path), training_texts)
     assert not copies, "\n".join(f"{c.ratio:.2f} {c.item!r} ~ {c.example!r}" for c in copies)
 
 

@@ -28,7 +28,7 @@ QUERIES = ["how many sesions", "painful?", "sauna tmrw after my appt", "", "zzz 
 
 
 def fitted(texts: list[str], labels: list[str]):
-    model = tfidf_logistic_regression(CONFIG, max_char_ngram=4)
+    model = tfidf_logistic_regression(CONFIG)
     return model.fit(texts, labels)
 
 
