@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import re
@@ -28,13 +27,8 @@ MAX_PASSWORD_CHARS = 1024  # argon2 hashes anything, but a megabyte "password" i
 
 # argon2-cffi's defaults are argon2id with the RFC 9106 low-memory profile.
 _hasher = PasswordHasher()
-
-
-@functools.cache
-def _dummy_hash(hasher: PasswordHasher) -> str:
-    """Verified against when the username is unknown, so both cases take the same time.
-    Made on the first login, not at import: CLI commands don't pay for a hash."""
-    return hasher.hash("not-a-real-password")
+# Verified against when the username is unknown, so both cases take the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
 class AccountError(ValueError):
@@ -157,7 +151,7 @@ class UserStore:
         with session_scope(self.engine) as session:
             user = self._find(session, name)
             if user is None or not user.active:
-                _verify(_dummy_hash(_hasher), password)
+                _verify(_DUMMY_HASH, password)
                 return None
             if not _verify(user.password_hash, password):
                 return None

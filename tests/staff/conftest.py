@@ -32,6 +32,7 @@ def fast_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """argon2id with tiny costs: the production parameters take ~50 ms per hash, and
     these tests hash hundreds of times. test_passwords checks the real parameters."""
     monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    monkeypatch.setattr(auth, "_DUMMY_HASH", auth._hasher.hash("dummy"))
 
 
 @pytest.fixture(scope="session")
