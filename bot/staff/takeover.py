@@ -48,6 +48,7 @@ from bot.contract import (
 )
 from bot.db import session_scope
 from bot.staff import audit
+from bot.staff.background import running
 from bot.staff.events import events, has_events_table, parse_data
 from bot.staff.models import utcnow
 from bot.staff.takeover_models import StaffTakeover
@@ -522,10 +523,5 @@ async def idle_task(takeovers: Takeovers) -> AsyncIterator[None]:
             except Exception:  # a database hiccup must not stop the next round
                 logger.exception("Takeover idle check failed; retrying in %.0f s", period)
 
-    task = asyncio.create_task(loop())
-    try:
+    async with running(loop()):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
