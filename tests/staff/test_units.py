@@ -68,6 +68,12 @@ def test_production_hasher_is_argon2id(monkeypatch: pytest.MonkeyPatch) -> None:
     assert auth._hasher.time_cost >= 2 and auth._hasher.memory_cost >= 19 * 1024
 
 
+def test_the_dummy_hash_costs_what_a_real_login_does(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # drop the fast test hasher
+    assert not auth._hasher.check_needs_rehash(auth._DUMMY_HASH)  # same parameters
+    assert not auth._verify(auth._DUMMY_HASH, "not-a-real-password")
+
+
 def test_charts_are_inline_svg_with_escaped_labels() -> None:
     svg = charts.column_chart([("2025-01-01", 2), ("2025-01-02", 0)], "Per day")
     assert svg.startswith("<svg") and svg.count("<rect") == 2
