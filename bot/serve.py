@@ -17,6 +17,7 @@ import socket
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -136,6 +137,30 @@ def app_db_problem() -> str | None:
             "`python -m bot db upgrade`."
         )
     return None
+
+
+def prepare_sqlite_tracker_store(url: str) -> None:
+    """Put a SQLite tracker store in WAL mode before Rasa opens it (the mode is kept
+    in the file). Rasa saves each turn synchronously on its event loop; in SQLite's
+    default rollback journal a commit waited for about 15 ms of fsyncs on this machine,
+    4 ms in WAL, with the same durability (synchronous=FULL). Other databases: nothing."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if not parsed.drivername.startswith("sqlite") or database in ("", ":memory:"):
+        return
+    path = Path(database)
+    if not path.is_absolute():  # Rasa runs in the project root
+        path = get_settings().project_root / path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    connection = sqlite3.connect(path, timeout=30)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+    finally:
+        connection.close()
 
 
 def endpoints_for_rasa() -> str:
@@ -286,6 +311,7 @@ def _run(args: argparse.Namespace) -> int:
     if service.name == "rasa":
         # endpoints.yml reads these through Rasa's ${VAR}; Rasa has no defaults for them.
         os.environ.update(get_settings().rasa_environment())
+        prepare_sqlite_tracker_store(get_settings().tracker_db_url)
         return _exec(rasa_command())
     if service.name == "actions":
         problem = fact_base_problem() or app_db_problem()

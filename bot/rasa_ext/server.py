@@ -11,6 +11,11 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> None:
+    # Before Rasa and TensorFlow: importing skops scans sys.modules once per trusted
+    # type, about 3 s of CPU at model load with TensorFlow's 4,000 modules loaded and
+    # 1 s now (py-spy, docs/performance.md).
+    import skops.io  # noqa: F401
+
     from bot.rasa_ext.startup import install
 
     install()
