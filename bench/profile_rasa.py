@@ -6,8 +6,9 @@ Starts the bench's stack (action server, SQLite tracker store; bot.stack.Stack),
 - ``cold-start``: `python -m bot serve rasa` under `py-spy record` until the first REST
   answer;
 - ``load``: attaches py-spy to a warm Rasa server while 20 senders talk to it;
-- ``training``: `rasa train nlu --force` under py-spy (Python threads only: TensorFlow's
-  own C++ threads show up as the Python call that waits for them).
+- ``training``: `rasa train nlu` with Rasa's cache off (RASA_MAX_CACHE_SIZE=0) under
+  py-spy (Python threads only: TensorFlow's own C++ threads show up as the Python call
+  that waits for them).
 
 Writes collapsed stacks (`py-spy record -f raw`) to --out and prints the top-N tables
 of bench/pyspy_table.py. Needs py-spy (`.venv/bin/pip install py-spy`, measuring only).
@@ -147,10 +148,11 @@ def profile_training(out: Path) -> None:
         started = time.monotonic()
         subprocess.run(
             [py_spy(), "record", "-r", RATE, "-f", "raw", "-o", str(target), "--",
-             RASA_EXECUTABLE, "train", "nlu", "--force", "--out", models],
+             RASA_EXECUTABLE, "train", "nlu", "--out", models],
             cwd=PROJECT_ROOT, check=True, capture_output=True,
+            env={**os.environ, "RASA_MAX_CACHE_SIZE": "0"},
         )  # fmt: skip
-    print(f"rasa train nlu --force: {time.monotonic() - started:.0f} s under py-spy")
+    print(f"rasa train nlu (no cache): {time.monotonic() - started:.0f} s under py-spy")
     print(tables(parse(target), 40, None))
 
 

@@ -85,7 +85,24 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+def unavailable_reply_start() -> str:
+    """The start of domain.yml's utter_action_unavailable: the reply Rasa sends when an
+    action-server call timed out or the circuit breaker skipped it."""
+    import yaml
+
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    text = domain["responses"]["utter_action_unavailable"][0]["text"]
+    return text.split("{")[0].strip()[:40]
+
+
+UNAVAILABLE = unavailable_reply_start()
+# Replies degraded to utter_action_unavailable during the run: under load Rasa's own
+# event-loop backlog can outlast MESO_ACTION_TIMEOUT, and those turns skip the action.
+degraded_replies = 0
+
+
 async def conversation(client: httpx.AsyncClient, url: str, turns: list[str]) -> list[float]:
+    global degraded_replies
     sender = f"bench-{uuid.uuid4().hex[:10]}"
     latencies = []
     for text in turns:
@@ -93,10 +110,15 @@ async def conversation(client: httpx.AsyncClient, url: str, turns: list[str]) ->
         reply = await client.post(url, json={"sender": sender, "message": text})
         reply.raise_for_status()
         latencies.append((time.perf_counter() - started) * 1000)
+        degraded_replies += any(
+            str(message.get("text", "")).startswith(UNAVAILABLE) for message in reply.json()
+        )
     return latencies
 
 
 async def load(rasa_url: str, senders: int, rounds: int) -> dict[str, float | list[float]]:
+    global degraded_replies
+    degraded_replies = 0
     url = f"{rasa_url}/webhooks/rest/webhook"
     limits = httpx.Limits(max_connections=senders, max_keepalive_connections=senders)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
@@ -118,6 +140,7 @@ async def load(rasa_url: str, senders: int, rounds: int) -> dict[str, float | li
         "p99_ms": percentile(latencies, 99),
         "mean_ms": statistics.fmean(latencies),
         "messages": len(latencies),
+        "degraded": degraded_replies,
         "throughput_msg_s": len(latencies) / elapsed,
         "latencies_ms": latencies,
     }
@@ -125,6 +148,7 @@ async def load(rasa_url: str, senders: int, rounds: int) -> dict[str, float | li
 
 def latency_by_turn(rasa_url: str, turns: int = 100) -> dict[str, dict[str, float]]:
     """One sender, ``turns`` messages in one session: p50/p95 per bucket of turns."""
+    global degraded_replies
     url = f"{rasa_url}/webhooks/rest/webhook"
     sender = f"bench-long-{uuid.uuid4().hex[:10]}"
     latencies = []
@@ -132,8 +156,12 @@ def latency_by_turn(rasa_url: str, turns: int = 100) -> dict[str, dict[str, floa
         for turn in range(turns):
             text = LONG_SESSION_QUESTIONS[turn % len(LONG_SESSION_QUESTIONS)]
             started = time.perf_counter()
-            client.post(url, json={"sender": sender, "message": text}).raise_for_status()
+            reply = client.post(url, json={"sender": sender, "message": text})
+            reply.raise_for_status()
             latencies.append((time.perf_counter() - started) * 1000)
+            degraded_replies += any(
+                str(message.get("text", "")).startswith(UNAVAILABLE) for message in reply.json()
+            )
     buckets = {}
     for first, last in TURN_BUCKETS:
         values = latencies[first - 1 : last]
@@ -335,6 +363,7 @@ def verdict(name: str, value: float) -> str:
 
 
 def main() -> int:
+    global degraded_replies
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rasa-url", help="use a running Rasa server instead of starting one")
     parser.add_argument("--rounds", type=int, default=3, help="conversations per sender")
@@ -394,9 +423,12 @@ def main() -> int:
                 figures["actions_rss_mb"] = rss_mb(stack.processes["actions"].pid)
         if "by-turn" in sections:
             print("==> one session of 100 turns", flush=True)
+            degraded_replies = 0
             by_turn = latency_by_turn(rasa_url)
+            figures["by_turn_degraded"] = degraded_replies
         if "moodbot" in sections:
             print("==> side by side with rasa init's moodbot", flush=True)
+            degraded_replies = 0
             process, moodbot_url = start_moodbot()
             try:
                 moodbot = side_by_side(rasa_url, moodbot_url, SIDE_BY_SIDE_CONVERSATIONS)
@@ -404,6 +436,7 @@ def main() -> int:
                 process.terminate()
                 process.wait(timeout=60)
             figures["moodbot_p95_ratio"] = moodbot["moodbot_p95_ratio"]
+            figures["side_by_side_degraded"] = degraded_replies
     finally:
         if stack is not None:
             stack.stop_all()
@@ -417,11 +450,12 @@ def main() -> int:
 
     if runs:
         header = f"{'p50 ms':>10}{'p95 ms':>10}{'p99 ms':>10}{'msg/s':>10}{'messages':>10}"
+        header += f"{'degraded':>10}"
         print(f"\n{'run':<12}{header}")
     for label, run in runs.items():
         print(
             f"{label:<12}{run['p50_ms']:>10.1f}{run['p95_ms']:>10.1f}{run['p99_ms']:>10.1f}"
-            f"{run['throughput_msg_s']:>10.1f}{run['messages']:>10}"
+            f"{run['throughput_msg_s']:>10.1f}{run['messages']:>10}{run['degraded']:>10}"
         )
     if by_turn:
         print(f"\n{'turns':<12}{'p50 ms':>10}{'p95 ms':>10}{'mean ms':>10}")
