@@ -349,7 +349,7 @@ def _check_ports(_args: argparse.Namespace) -> int:
 
 def _print_urls(_args: argparse.Namespace) -> int:
     host = "localhost"
-    print("Meso Assistant is starting (Rasa needs about 40 s before it answers):")
+    print("Meso Assistant is starting (Rasa needs about 15 s before it answers):")
     print(f"  demo clinic site + chat widget  http://{host}:{SERVICES['web'].port}/")
     print(f"  staff app                       http://{host}:{SERVICES['staff'].port}/")
     print(
