@@ -88,7 +88,7 @@ stories: train ## Rasa conversation tests (tests/test_stories.yml)
 		--fail-on-prediction-errors --out results/stories
 
 unit: setup ## The fast tests alone: no servers, no trained model, no minute-long checks
-	$(PY) -m pytest -m "not servers and not slow" -q
+	$(PY) -m pytest -m "not servers and not slow" -q -n 2
 
 test: lint validate pytest stories audit ## Set up, then lint, validate data, run pytest, conversation tests, pip-audit
 
