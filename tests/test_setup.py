@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot import PROJECT_ROOT
+from bot.config import get_settings
 from bot.serve import SERVICES, PortInUse, ensure_port_free
 from bot.training import fingerprint
 
@@ -56,8 +57,13 @@ def test_port_in_use_message_names_port_and_service(monkeypatch: pytest.MonkeyPa
         holder.listen()
         port = holder.getsockname()[1]
         monkeypatch.setenv("MESO_RASA_PORT", str(port))
-        with pytest.raises(PortInUse) as error:
-            ensure_port_free(SERVICES["rasa"], host="127.0.0.1")
+        # Settings are read once per process; another test may have read them already.
+        get_settings.cache_clear()
+        try:
+            with pytest.raises(PortInUse) as error:
+                ensure_port_free(SERVICES["rasa"], host="127.0.0.1")
+        finally:
+            get_settings.cache_clear()
     message = str(error.value)
     assert f"port {port} (Rasa server) is already in use" in message
     assert "MESO_RASA_PORT" in message
