@@ -31,12 +31,10 @@ import threading
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pyspy_table import parse, tables
-from run import load
+from run import first_answer, load
 
 from bot import PROJECT_ROOT, RASA_EXECUTABLE
 from bot.stack import Stack
@@ -49,18 +47,6 @@ def py_spy() -> str:
     if not found:
         raise SystemExit("py-spy not found: .venv/bin/pip install py-spy")
     return found
-
-
-def first_answer(stack: Stack, timeout: float = 600) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if stack.send("hello", timeout=5):
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("Rasa did not answer")
 
 
 def rasa_invocation(stack: Stack) -> tuple[list[str], dict[str, str]]:
@@ -86,7 +72,7 @@ def profile_cold_start(stack: Stack, out: Path) -> None:
         [py_spy(), "record", "-r", RATE, "-f", "raw", "-o", str(target), "--", *command],
         cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    seconds = first_answer(stack)
+    seconds = first_answer(stack, timeout=600)
     cpu = children_cpu_seconds(recorder.pid)
     recorder.send_signal(signal.SIGINT)  # py-spy writes the profile and stops Rasa
     recorder.wait(timeout=120)
@@ -115,7 +101,7 @@ def process_cpu_seconds(pid: int) -> float:
 
 def profile_load(stack: Stack, out: Path, senders: int, rounds: int) -> None:
     stack.start("rasa")
-    first_answer(stack)
+    first_answer(stack, timeout=600)
     pid = stack.processes["rasa"].pid
     target = out / f"load-{senders}.txt"
     recorder = subprocess.Popen(
