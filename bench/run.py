@@ -27,7 +27,7 @@ import httpx
 
 from bot import PROJECT_ROOT as ROOT
 from bot import RASA_EXECUTABLE
-from bot.stack import Stack
+from bot.stack import Stack, StackError, first_reply, free_port
 from bot.training import is_up_to_date, train
 
 RESULTS = ROOT / "results"
@@ -190,8 +190,6 @@ def moodbot_model() -> Path:
 
 def start_moodbot() -> tuple[subprocess.Popen, str]:
     """`rasa run` on the moodbot, as `rasa init` leaves it (in-memory tracker store)."""
-    from bot.stack import free_port
-
     model = moodbot_model()
     port = free_port()
     process = subprocess.Popen(
@@ -200,21 +198,12 @@ def start_moodbot() -> tuple[subprocess.Popen, str]:
         cwd=MOODBOT_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        try:
-            reply = httpx.post(
-                f"{url}/webhooks/rest/webhook", json={"sender": "warm", "message": "hi"}, timeout=5
-            )
-            if reply.status_code == 200 and reply.json():
-                return process, url
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise RuntimeError("the moodbot's rasa run exited")
-        time.sleep(0.5)
-    process.terminate()
-    raise RuntimeError("the moodbot did not answer within 600 s")
+    try:
+        first_reply(url, 600, process, poll=0.5)
+    except StackError:
+        process.terminate()
+        raise
+    return process, url
 
 
 def side_by_side(rasa_url: str, moodbot_url: str, conversations: int) -> dict[str, float]:
@@ -268,16 +257,8 @@ def child_pids(pid: int) -> list[int]:
 
 
 def first_answer(stack: Stack, timeout: float = 300) -> float:
-    """Seconds until the stack's Rasa answers a message, polling every 0.2 s."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if stack.send("hello", timeout=5):
-                return time.monotonic() - started
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"Rasa did not answer within {timeout:.0f} s")
+    """Seconds until the stack's Rasa answers a message."""
+    return first_reply(stack.rasa_url, timeout, stack.processes.get("rasa"))
 
 
 def measure_cold_start(stack: Stack) -> float:

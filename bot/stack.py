@@ -39,6 +39,30 @@ class StackError(RuntimeError):
     pass
 
 
+def first_reply(
+    rasa_url: str, timeout: float, process: subprocess.Popen | None = None, poll: float = 0.25
+) -> float:
+    """Seconds until the Rasa server at ``rasa_url`` answers a REST message with at least
+    one reply; StackError when ``process`` (the one serving it) exits first or when
+    ``timeout`` passes. Cold-start and `make run` timings use it."""
+    started = time.monotonic()
+    sender = f"first-reply-{uuid.uuid4().hex[:8]}"
+    with httpx.Client(timeout=5) as client:
+        while time.monotonic() - started < timeout:
+            if process is not None and process.poll() is not None:
+                raise StackError(f"the process serving {rasa_url} exited")
+            try:
+                reply = client.post(
+                    f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": "hello"}
+                )
+                if reply.status_code == 200 and reply.json():
+                    return time.monotonic() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(poll)
+    raise StackError(f"{rasa_url} did not answer within {timeout:.0f} s")
+
+
 @dataclass
 class Stack:
     workdir: Path

@@ -19,23 +19,20 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
-
-import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.config import SERVICE_PORTS  # noqa: E402
-from bot.stack import free_port  # noqa: E402
+from bot.stack import StackError, first_reply, free_port  # noqa: E402
 
 TIMEOUT_S = 600
 
 
 def time_one_run() -> dict[str, float]:
     env = {**os.environ, **{var: str(free_port()) for var, _ in SERVICE_PORTS.values()}}
-    rasa_url = f"http://127.0.0.1:{env[SERVICE_PORTS['rasa'][0]]}/webhooks/rest/webhook"
+    rasa_url = f"http://127.0.0.1:{env[SERVICE_PORTS['rasa'][0]]}"
     started = time.monotonic()
     marks: dict[str, float] = {}
     process = subprocess.Popen(
@@ -55,22 +52,12 @@ def time_one_run() -> dict[str, float]:
 
     reader = threading.Thread(target=read_output, daemon=True)
     reader.start()
-    sender = f"time-make-run-{uuid.uuid4().hex[:8]}"
     try:
-        with httpx.Client(timeout=10) as client:
-            while time.monotonic() - started < TIMEOUT_S:
-                if process.poll() is not None:
-                    raise RuntimeError("make run exited:\n" + "".join(log[-30:]))
-                try:
-                    reply = client.post(rasa_url, json={"sender": sender, "message": "hello"})
-                    if reply.status_code == 200 and reply.json():
-                        marks["first_answer"] = time.monotonic() - started
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.25)
-            else:
-                raise RuntimeError(f"no answer within {TIMEOUT_S} s")
+        try:
+            first_reply(rasa_url, TIMEOUT_S, process)
+        except StackError as error:
+            raise RuntimeError(f"make run: {error}\n" + "".join(log[-30:])) from error
+        marks["first_answer"] = time.monotonic() - started
         # What make did before honcho: a training or a setup step shows up here.
         marks["setup_lines"] = sum(1 for line in log if "==>" in line or "Training" in line)
     finally:
