@@ -5,7 +5,10 @@ error and continues with no bot message. We shorten the timeout and, on failure,
 answer with the domain response ``utter_action_unavailable`` (rendered by the
 Rasa-side NLG, so it needs no action server); after a timeout a circuit breaker
 (bot/rasa_ext/circuit_breaker.py) skips the action server for the rest of the turn
-and a few seconds more. ``action_session_start`` falls back
+and a few seconds more. The timeout counts the action server's time only: while
+Rasa's own event loop is too busy to read a prompt answer, the call waits on, up to a
+hard cap (bot/rasa_ext/action_deadline.py, issue #18), so an overloaded Rasa doesn't
+open the breaker against a healthy action server. ``action_session_start`` falls back
 to Rasa's built-in session start (plus the greeting when the widget asked for it),
 so the tracker stays valid.
 
@@ -37,8 +40,9 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.exceptions import RasaException
 
+from bot.config import get_settings
 from bot.contract import DISCLAIMER_SLOT, GREETING_RESPONSE, session_start_requested
-from bot.rasa_ext import circuit_breaker
+from bot.rasa_ext import action_deadline, circuit_breaker
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,9 @@ FALLBACK_RESPONSE = "utter_action_unavailable"
 
 _original_run = RemoteAction.run
 _installed = False
+# MESO_ACTION_TIMEOUT, set by install(): the action server's time before we give up
+# (None: read from the settings). Rasa's DEFAULT_REQUEST_TIMEOUT becomes the hard cap.
+action_timeout_seconds: float | None = None
 
 
 async def _utter(nlg: Any, response: str, tracker: Any, output_channel: Any) -> list[Event]:
@@ -66,7 +73,14 @@ async def _run_with_fallback(
         if not circuit_breaker.BREAKER.allows_call():
             # A timeout this turn or moments ago: don't make the patient wait again.
             raise RasaException(f"action server skipped for {name}: circuit breaker open")
-        return await _original_run(self, output_channel, nlg, tracker, domain)
+        timeout = action_timeout_seconds
+        if timeout is None:
+            timeout = get_settings().action_timeout_seconds
+        return await action_deadline.call(
+            lambda: _original_run(self, output_channel, nlg, tracker, domain),
+            timeout,
+            hard_cap=rasa_action.DEFAULT_REQUEST_TIMEOUT,
+        )
     except ActionExecutionRejection:
         raise  # a form's normal "I can't handle this" signal, not a failure
     except Exception as error:
@@ -120,14 +134,18 @@ def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
 
 def install(timeout_seconds: float) -> None:
     """Patch RemoteAction once per process: short timeout, reply on failure, cheap check."""
-    global _installed
-    rasa_action.DEFAULT_REQUEST_TIMEOUT = timeout_seconds  # type: ignore[assignment]
+    global _installed, action_timeout_seconds
+    action_timeout_seconds = timeout_seconds
+    hard_cap = timeout_seconds * action_deadline.HARD_CAP_FACTOR
+    rasa_action.DEFAULT_REQUEST_TIMEOUT = hard_cap  # type: ignore[assignment]
     if not _installed:
         RemoteAction.run = _run_with_fallback  # type: ignore[method-assign]
         RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
         _installed = True
     logger.info(
-        "Custom actions time out after %.1f s and fall back to %s",
+        "Custom actions time out after %.1f s of action-server time (%.0f s at most "
+        "while Rasa is busy) and fall back to %s",
         timeout_seconds,
+        hard_cap,
         FALLBACK_RESPONSE,
     )

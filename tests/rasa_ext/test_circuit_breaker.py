@@ -7,9 +7,12 @@ a real TCP server that accepts connections and never answers.
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import aiohttp
 import pytest
@@ -24,6 +27,7 @@ from rasa.shared.exceptions import RasaException
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.rasa_ext import circuit_breaker, resilience
+from bot.rasa_ext.action_deadline import HARD_CAP_FACTOR
 from bot.rasa_ext.circuit_breaker import CircuitBreaker, is_timeout
 
 TIMEOUT_S = 0.5
@@ -120,7 +124,9 @@ async def hung_server() -> AsyncIterator[str]:
 def patched(monkeypatch: pytest.MonkeyPatch) -> CircuitBreaker:
     breaker = CircuitBreaker(cooldown_seconds=30)
     monkeypatch.setattr(circuit_breaker, "BREAKER", breaker)
-    monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", TIMEOUT_S)
+    # As install() leaves them: our deadline, and aiohttp's hard cap above it.
+    monkeypatch.setattr(resilience, "action_timeout_seconds", TIMEOUT_S)
+    monkeypatch.setattr(rasa_action, "DEFAULT_REQUEST_TIMEOUT", TIMEOUT_S * HARD_CAP_FACTOR)
     monkeypatch.setattr(RemoteAction, "run", resilience._run_with_fallback)
     return breaker
 
@@ -157,6 +163,8 @@ async def test_a_hung_server_costs_one_timeout_per_turn(
 
     (first, first_s), (second, second_s) = await asyncio.create_task(turn())
     assert first_s >= TIMEOUT_S * 0.9  # the first call really waited for the server
+    # ...for our deadline on an idle loop, not for the hard cap.
+    assert first_s < TIMEOUT_S + 0.3, f"the first action waited {first_s:.2f} s"
     assert second_s < 0.2, f"the second action waited {second_s:.2f} s"
     for events in (first, second):
         assert [e.text for e in events] == ["Sorry, call us."]
@@ -173,3 +181,48 @@ async def test_a_refused_connection_does_not_open_the_breaker(patched: CircuitBr
     events, _elapsed = await _answer(url, _domain())
     assert [e.text for e in events] == ["Sorry, call us."]
     assert not patched.open and patched.timeouts == 0
+
+
+# ---- a healthy server, read late because our own loop is busy (issue #18) ---------------
+
+
+class _SlowHandler(BaseHTTPRequestHandler):
+    """A healthy action server that takes 0.3 s per action."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(0.3)
+        body = json.dumps({"events": [], "responses": [{"text": "It may sting a little."}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, *args: object) -> None:  # keep the test output quiet
+        pass
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    """In a thread of its own: it answers while the test's event loop is blocked."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/webhook"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_a_busy_rasa_loop_does_not_open_the_breaker(
+    slow_server: str, patched: CircuitBreaker
+) -> None:
+    # The request goes out, then NLU-like CPU work holds the loop for 4 x the timeout:
+    # the answer (after 0.3 s) waits unread in the socket, as with 50 senders.
+    asyncio.get_running_loop().call_later(0.1, time.sleep, TIMEOUT_S * 4)
+    events, elapsed = await asyncio.create_task(_answer(slow_server, _domain()))
+    assert elapsed >= TIMEOUT_S * 4  # it did outlive the timeout...
+    assert [e.text for e in events] == ["It may sting a little."]  # ...and got the answer
+    assert patched.timeouts == 0 and not patched.open
