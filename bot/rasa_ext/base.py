@@ -4,7 +4,7 @@ ones save and load their scikit-learn text model."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -12,7 +12,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 
 from bot.rasa_ext.question_focus import focused_probabilities, question_focus
-from bot.rasa_ext.sklearn_io import LinearTextScorer, load_model, save_model
+from bot.rasa_ext.sklearn_io import LinearTextScorer, fit_text_model, load_model, save_model
 
 logger = logging.getLogger(__name__)
 
@@ -63,18 +63,15 @@ class TextModelComponent(StatelessComponent):
         self.model = model
         self.scorer = LinearTextScorer(model) if model is not None else None
 
-    def fit(
-        self, build: Callable[[dict[str, Any]], Any], texts: list[str], labels: list[str]
-    ) -> Resource:
-        """Fit ``build(config)`` on the texts and save it; fewer than two labels: no model."""
+    def fit(self, texts: list[str], labels: list[str]) -> Resource:
+        """Fit the TF-IDF text model on the texts and save it; fewer than two labels: no model."""
         assert self._model_storage is not None and self._resource is not None
         if len(set(labels)) < 2:
             logger.warning(
                 "%s needs examples of at least two classes; not trained.", type(self).__name__
             )
             return self._resource
-        self.model = build(self.config)
-        self.model.fit(texts, labels)
+        self.model = fit_text_model(self.config, texts, labels)
         self.scorer = LinearTextScorer(self.model)
         self.persist()
         return self._resource

@@ -44,7 +44,6 @@ from sklearn.pipeline import Pipeline
 from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY, SAFETY_INTENTS, TOO_LONG_INTENT
 from bot.rasa_ext.base import TextModelComponent
 from bot.rasa_ext.question_focus import question_focus
-from bot.rasa_ext.sklearn_io import tfidf_logistic_regression
 
 FACT_METADATA_KEY = "fact"
 # Never re-targeted: a safety route always wins over an answer.
@@ -163,7 +162,7 @@ class FactRanker(TextModelComponent):
             texts.append(example.get(TEXT))
             facts.append(fact)
         self.fact_intents = fact_intents
-        return self.fit(tfidf_logistic_regression, texts, facts)
+        return self.fit(texts, facts)
 
     def saved(self) -> dict[str, Any]:
         return {"model": self.model, "fact_intents": self.fact_intents}

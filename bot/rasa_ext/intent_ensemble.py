@@ -21,7 +21,6 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.contract import SAFETY_INTENTS
 from bot.rasa_ext.base import TextModelComponent
-from bot.rasa_ext.sklearn_io import tfidf_logistic_regression
 
 
 def blend(
@@ -70,7 +69,6 @@ class LinearIntentEnsemble(TextModelComponent):
             if example.get(TEXT) and example.get(INTENT)
         ]
         return self.fit(
-            tfidf_logistic_regression,
             [example.get(TEXT) for example in examples],
             [example.get(INTENT) for example in examples],
         )

@@ -1,4 +1,4 @@
-"""The fast linear scorer gives scikit-learn's own probabilities; models round-trip."""
+"""Text models fitted by our L-BFGS score like scikit-learn models; they round-trip."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pytest
 
 from bot.rasa_ext.sklearn_io import (
     LinearTextScorer,
+    fit_text_model,
     load_model,
     save_model,
     tfidf_logistic_regression,
@@ -28,8 +29,7 @@ QUERIES = ["how many sesions", "painful?", "sauna tmrw after my appt", "", "zzz 
 
 
 def fitted(texts: list[str], labels: list[str]):
-    model = tfidf_logistic_regression(CONFIG)
-    return model.fit(texts, labels)
+    return fit_text_model(CONFIG, texts, labels)
 
 
 def test_multinomial_scores_equal_scikit_learns() -> None:
@@ -59,3 +59,11 @@ def test_saved_model_loads_and_scores_the_same(tmp_path: Path) -> None:
 def test_a_missing_model_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="missing"):
         load_model(tmp_path / "absent.skops")
+
+
+def test_our_fit_scores_like_scikit_learns_own_fit() -> None:
+    ours = fitted(TEXTS, LABELS)
+    theirs = tfidf_logistic_regression(CONFIG).fit(TEXTS, LABELS)
+    np.testing.assert_allclose(
+        ours.predict_proba(QUERIES), theirs.predict_proba(QUERIES), atol=1e-3
+    )
