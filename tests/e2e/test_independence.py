@@ -21,6 +21,7 @@ from bot.evaluation.e2e import ROUTES, load_items
 E2E = PROJECT_ROOT / "tests" / "e2e" / "patients.yml"
 HELDOUT = PROJECT_ROOT / "tests" / "nlu" / "heldout.yml"
 DEV_STORIES = PROJECT_ROOT / "tests" / "nlu" / "dev_stories.yml"
+DEV_COVERAGE = PROJECT_ROOT / "tests" / "nlu" / "dev_coverage.yml"
 MIN_ITEMS = 400
 
 
@@ -69,7 +70,7 @@ def test_no_end_to_end_item_copies_training_data(training_texts: list[str]) -> N
     assert not copies, "\n".join(f"{c.ratio:.2f} {c.item!r} ~ {c.example!r}" for c in copies)
 
 
-@pytest.mark.parametrize("path", [HELDOUT, DEV_STORIES], ids=lambda path: path.name)
+@pytest.mark.parametrize("path", [HELDOUT, DEV_STORIES, DEV_COVERAGE], ids=lambda path: path.name)
 def test_no_heldout_example_copies_training_data(path: Path, training_texts: list[str]) -> None:
     copies = near_copies(heldout_texts(path), training_texts)
     assert not copies, "\n".join(f"{c.ratio:.2f} {c.item!r} ~ {c.example!r}" for c in copies)
