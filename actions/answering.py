@@ -36,6 +36,8 @@ from bot.contract import (
     FACT_RANKING_KEY,
     FOLLOW_UP_INTENT,
     QUESTION_PARTS_KEY,
+    UNCOVERED_FACT_PREFIX,
+    is_uncovered_fact,
 )
 from bot.facts.contract import KIND_TOPIC
 from bot.facts.query import Fact, FactBase, VocabularyEntry
@@ -56,12 +58,39 @@ PART_THRESHOLD = 0.3  # a second question is answered when its best fact matches
 QUALIFIER_BOOST = 2.0  # a fact about the thing the patient named (sauna, biotin)
 CONTEXT_BOOST = 2.0  # a short message's facts of the previous answer's topic
 CONTEXT_WORDS = 6  # "short": this many words or fewer
+# An `uncovered.<topic>` class of the ranker (data/nlu/facts/uncovered.yml) that scores
+# at least this share of the best fact's boosted score means the articles don't answer.
+UNCOVERED_RATIO = 1.0
 
 
 @dataclass(frozen=True)
 class RankedFact:
     fact: Fact
     score: float
+
+
+@dataclass(frozen=True)
+class Uncovered:
+    """The ranker's best "the articles don't answer this" class for a message."""
+
+    topic: str
+    score: float
+
+
+def best_uncovered(ranking: Any) -> Uncovered | None:
+    """The best ``uncovered.<topic>`` entry of the parse data's ``fact_ranking``."""
+    if not isinstance(ranking, list):
+        return None
+    found: Uncovered | None = None
+    for entry in ranking:
+        if not isinstance(entry, dict):
+            continue
+        fact_id, score = str(entry.get("id")), entry.get("score")
+        if not is_uncovered_fact(fact_id) or not isinstance(score, int | float):
+            continue
+        if found is None or score > found.score:
+            found = Uncovered(fact_id.removeprefix(UNCOVERED_FACT_PREFIX), float(score))
+    return found
 
 
 def ranked_facts(fact_base: FactBase, ranking: Any) -> list[RankedFact]:
@@ -138,7 +167,9 @@ class AnswerPlanner:
         qualifiers = detect_qualifiers(self.fb, entities, text, self._kinds_of(topic))
         ranked = ranked_facts(self.fb, ranking)
         if ranked and not self._names_uncovered_value(qualifiers):
-            return self._from_ranking(ranked, qualifiers, question_parts, previous_topic, text)
+            return self._from_ranking(
+                ranked, qualifiers, question_parts, previous_topic, text, best_uncovered(ranking)
+            )
         if not qualifiers:
             return AnswerPlan(topic=topic, facts=self.fb.facts_for(topic))
         return self._qualified(topic, qualifiers, follow_up=False)
@@ -158,8 +189,13 @@ class AnswerPlanner:
         question_parts: Any,
         previous_topic: str | None = None,
         text: str | None = None,
+        uncovered: Uncovered | None = None,
     ) -> AnswerPlan:
-        """The one or two facts that answer the question, or each of two questions."""
+        """The one or two facts that answer the question, or each of two questions.
+
+        No facts when the articles don't answer it: the best topic's facts score too
+        little together, or an ``uncovered.<topic>`` class outranks the best fact.
+        """
         values = set(qualifiers.items())
         # A short message leans on the conversation: "how long do they last?" after an
         # answer about side effects asks about side effects.
@@ -183,6 +219,9 @@ class AnswerPlanner:
         coverage = sum(boosted(item) for item in ranked if item.fact.topic == best.fact.topic)
         if coverage < COVERAGE_THRESHOLD or boosted(best) < ANSWER_THRESHOLD:
             return AnswerPlan(topic=best.fact.topic, facts=[], scores=scores)
+        if uncovered is not None and uncovered.score >= UNCOVERED_RATIO * boosted(best):
+            topic = uncovered.topic if uncovered.topic in self.fb.topics() else best.fact.topic
+            return AnswerPlan(topic=topic, facts=[], scores=scores)
         facts = self._each_question(question_parts, best.fact)
         if len(facts) == 1 and len(ranked) > 1:
             second = ranked[1]

@@ -14,6 +14,10 @@ from typing import Any
 # Parse-data keys added by bot.rasa_ext.fact_ranker.FactRanker.
 FACT_RANKING_KEY = "fact_ranking"
 QUESTION_PARTS_KEY = "question_parts"
+# Fact-ranker classes that are not facts: `uncovered.<topic>` learns questions about a
+# topic that the articles don't answer (data/nlu/facts/uncovered.yml). No fact id of
+# data/facts starts with it (tests/nlu/test_fact_examples.py).
+UNCOVERED_FACT_PREFIX = "uncovered."
 # Parse-data key, entity and intent of bot.rasa_ext.language.LanguageDetector.
 LANGUAGE_KEY = "meso_language"
 LANGUAGE_ENTITY = "language"
@@ -76,6 +80,16 @@ RULE_INTENTS = frozenset({FALLBACK_INTENT, TOO_LONG_INTENT, OTHER_LANGUAGE_INTEN
 def answer_intent(topic: str) -> str:
     """The intent that asks about a fact-base topic."""
     return ANSWER_INTENT_PREFIX + topic
+
+
+def uncovered_fact(topic: str) -> str:
+    """The fact-ranker class of a topic's questions that the articles don't answer."""
+    return UNCOVERED_FACT_PREFIX + topic
+
+
+def is_uncovered_fact(fact_id: str) -> bool:
+    """Whether a fact-ranking id is an "articles don't cover it" class, not a fact."""
+    return fact_id.startswith(UNCOVERED_FACT_PREFIX)
 
 
 def topic_of(intent: str | None) -> str | None:

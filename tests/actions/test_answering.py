@@ -489,3 +489,51 @@ async def test_a_clear_topic_whose_facts_split_the_vote_is_answered(fact_base: F
     meta = answer_meta(dispatcher)
     assert meta["covered"] is True
     assert "safety.reputable_clinic" in meta["fact_ids"]
+
+
+async def test_an_uncovered_class_above_every_fact_says_the_articles_dont_cover_it(
+    fact_base: FactBase,
+) -> None:
+    # "can i fly the day after": the ranker's uncovered.aftercare outranks the closest fact.
+    tracker = make_tracker(
+        intent="ask_aftercare", text="can i fly the day after", slots={"disclaimer_shown": True}
+    )
+    tracker.latest_message["fact_ranking"] = [
+        {"id": "uncovered.aftercare", "intent": "ask_aftercare", "score": 0.5, "match": 0.5},
+        {"id": "aftercare.normal_activities", "intent": "ask_aftercare", "score": 0.3},
+    ]
+    dispatcher = CollectingDispatcher()
+    events = await ActionAnswerQuestion(fact_base).run(dispatcher, tracker, {})
+    assert responses(dispatcher) == ["utter_no_facts"]
+    assert customs(dispatcher) == []
+    # The topic stays, so "what about the sauna?" next is an aftercare question.
+    assert slot_events(events) == {"topic": "aftercare"}
+
+
+async def test_an_uncovered_class_below_the_best_fact_changes_nothing(
+    fact_base: FactBase,
+) -> None:
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_aftercare",
+        "can i fly to the sauna",
+        [("aftercare.sauna_avoid", 0.5), ("uncovered.aftercare", 0.3)],
+    )
+    meta = answer_meta(dispatcher)
+    assert meta["fact_ids"] == ["aftercare.sauna_avoid"]
+    assert meta["covered"] is True
+    assert "uncovered.aftercare" not in meta["scores"]
+
+
+async def test_a_named_qualifier_can_lift_a_fact_above_the_uncovered_class(
+    fact_base: FactBase,
+) -> None:
+    # The patient named the sauna: its fact is boosted over a slightly higher uncovered class.
+    dispatcher = await ask_ranked(
+        fact_base,
+        "ask_aftercare",
+        "steam room and a long flight after?",
+        [("uncovered.aftercare", 0.4), ("aftercare.sauna_avoid", 0.3)],
+        entities=[entity("activity", "sauna")],
+    )
+    assert answer_meta(dispatcher)["fact_ids"][0] == "aftercare.sauna_avoid"

@@ -7,6 +7,8 @@ from collections import Counter
 import yaml
 
 from bot import PROJECT_ROOT
+from bot.contract import UNCOVERED_FACT_PREFIX, is_uncovered_fact, uncovered_fact
+from bot.facts.contract import TOPICS
 
 MIN_EXAMPLES_PER_FACT = 8
 FACT_EXAMPLES = PROJECT_ROOT / "data" / "nlu" / "facts"
@@ -43,7 +45,23 @@ def test_every_fact_has_enough_examples() -> None:
 
 
 def test_examples_name_existing_facts_under_their_topics_intent() -> None:
-    known = facts()
+    # Besides the facts: the uncovered.<topic> classes (data/nlu/facts/uncovered.yml).
+    known = facts() | {uncovered_fact(topic): topic for topic in TOPICS}
     for fact, intent in examples():
         assert fact in known, f"examples for unknown fact {fact}"
         assert intent == f"ask_{known[fact]}", f"{fact}: examples under {intent}"
+
+
+def test_no_fact_id_looks_like_an_uncovered_class() -> None:
+    clashing = [fact for fact in facts() if is_uncovered_fact(fact)]
+    assert not clashing, f"fact ids must not start with {UNCOVERED_FACT_PREFIX!r}: {clashing}"
+
+
+def test_every_uncovered_class_has_enough_examples() -> None:
+    per_class = Counter[str]()
+    for (fact, _), count in examples().items():
+        if is_uncovered_fact(fact):
+            per_class[fact] += count
+    assert per_class, "data/nlu/facts/uncovered.yml teaches the ranker what isn't covered"
+    short = {fact: n for fact, n in per_class.items() if n < MIN_EXAMPLES_PER_FACT}
+    assert not short, f"uncovered classes with fewer than {MIN_EXAMPLES_PER_FACT} examples: {short}"

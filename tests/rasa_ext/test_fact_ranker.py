@@ -10,7 +10,7 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, METADATA, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY
+from bot.contract import FACT_RANKING_KEY, QUESTION_PARTS_KEY, uncovered_fact
 from bot.rasa_ext.fact_ranker import FactRanker, combine, fact_of, split_questions
 
 FACT_EXAMPLES = {
@@ -202,3 +202,24 @@ def test_a_logistics_intent_is_never_retargeted_to_an_answer(storage: LocalModel
         [message("price per session?", [("ask_price", 0.9), ("ask_number_of_sessions", 0.1)])]
     )[0]
     assert processed.get(INTENT) == {"name": "ask_price", "confidence": 0.9}
+
+
+def test_an_uncovered_class_is_ranked_like_a_fact(storage: LocalModelStorage) -> None:
+    # data/nlu/facts/uncovered.yml: questions of a topic that the articles don't answer.
+    uncovered = [
+        Message.build(text, "ask_aftercare", intent_metadata={"fact": uncovered_fact("aftercare")})
+        for text in [
+            "can i fly the day after my session",
+            "is a plane ok after the injections",
+            "can i wear a helmet after meso",
+            "can i get a tattoo the week after",
+        ]
+    ]
+    ranker = FactRanker.create({}, storage, Resource("fact_ranker"), context())
+    ranker.train(TrainingData(training_data().training_examples + uncovered))
+    prior = [("ask_aftercare", 0.8), ("ask_pain", 0.2)]
+    flying = ranker.process([message("can i get on a plane the day after", prior)])[0]
+    assert flying.get(FACT_RANKING_KEY)[0]["id"] == "uncovered.aftercare"
+    assert flying.get(FACT_RANKING_KEY)[0]["intent"] == "ask_aftercare"
+    sauna = ranker.process([message("can i go to the sauna the day after", prior)])[0]
+    assert sauna.get(FACT_RANKING_KEY)[0]["id"] == "aftercare.sauna_avoid"
