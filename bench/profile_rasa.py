@@ -6,9 +6,9 @@ Starts the bench's stack (action server, SQLite tracker store; bot.stack.Stack),
 - ``cold-start``: `python -m bot serve rasa` under `py-spy record` until the first REST
   answer;
 - ``load``: attaches py-spy to a warm Rasa server while 20 senders talk to it;
-- ``training``: `rasa train nlu` with Rasa's cache off (RASA_MAX_CACHE_SIZE=0) under
-  py-spy (Python threads only: TensorFlow's own C++ threads show up as the Python call
-  that waits for them).
+- ``training``: `rasa train nlu` through the startup hook, as `python -m bot train`
+  runs it, with Rasa's cache off (RASA_MAX_CACHE_SIZE=0) under py-spy (Python threads
+  only: TensorFlow's own C++ threads show up as the Python call that waits for them).
 
 Writes collapsed stacks (`py-spy record -f raw`) to --out and prints the top-N tables
 of bench/pyspy_table.py. Needs py-spy (`.venv/bin/pip install py-spy`, measuring only).
@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from pyspy_table import parse, tables
 from run import first_answer, load
 
-from bot import PROJECT_ROOT, RASA_EXECUTABLE
+from bot import PROJECT_ROOT
 from bot.stack import Stack
 
 RATE = "50"  # samples per second: enough for shares of a few per cent
@@ -134,7 +134,7 @@ def profile_training(out: Path) -> None:
         started = time.monotonic()
         subprocess.run(
             [py_spy(), "record", "-r", RATE, "-f", "raw", "-o", str(target), "--",
-             RASA_EXECUTABLE, "train", "nlu", "--out", models],
+             sys.executable, "-m", "bot.rasa_ext.server", "train", "nlu", "--out", models],
             cwd=PROJECT_ROOT, check=True, capture_output=True,
             env={**os.environ, "RASA_MAX_CACHE_SIZE": "0"},
         )  # fmt: skip

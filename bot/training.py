@@ -14,7 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-from bot import RASA_EXECUTABLE
 from bot.config import get_settings
 
 MODEL_NAME = "current"
@@ -30,6 +29,8 @@ TRAINING_INPUTS = (
     "bot/rasa_ext/intent_ensemble.py",
     "bot/rasa_ext/fact_ranker.py",
     "bot/rasa_ext/language.py",
+    "bot/rasa_ext/lbfgs.py",
+    "bot/rasa_ext/question_focus.py",
     "bot/rasa_ext/sklearn_io.py",
 )
 
@@ -83,6 +84,13 @@ def train(root: Path, force: bool = False) -> int:
         return _train_locked(root, force)
 
 
+def training_command(out: str = "models", model_name: str | None = MODEL_NAME) -> list[str]:
+    """`rasa train` through the startup hook, as the server runs `rasa run`
+    (bot.rasa_ext.server): the same patches, such as the fast feature fingerprints."""
+    command = [sys.executable, "-m", "bot.rasa_ext.server", "train", "--out", out]
+    return command + (["--fixed-model-name", model_name] if model_name else [])
+
+
 def _train_locked(root: Path, force: bool) -> int:
     if not force and is_up_to_date(root):
         print(f"Model {model_path(root).relative_to(root)} is up to date; not retraining.")
@@ -90,11 +98,7 @@ def _train_locked(root: Path, force: bool) -> int:
     print("Training the Rasa model (data, config or domain changed; about 2-3 minutes)...")
     started = time.monotonic()
     expected = fingerprint(root)
-    command = [
-        RASA_EXECUTABLE, "train",
-        "--fixed-model-name", MODEL_NAME, "--out", "models",
-    ]  # fmt: skip
-    result = subprocess.run(command, cwd=root, check=False)
+    result = subprocess.run(training_command(), cwd=root, check=False)
     if result.returncode != 0:
         print("error: rasa train failed; see the output above.", file=sys.stderr)
         return result.returncode

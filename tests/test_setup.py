@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import socket
 import subprocess
@@ -9,11 +10,12 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot import PROJECT_ROOT
 from bot.config import get_settings
 from bot.serve import SERVICES, PortInUse, ensure_port_free
-from bot.training import fingerprint
+from bot.training import TRAINING_INPUTS, fingerprint, training_command
 
 FIND_PYTHON = PROJECT_ROOT / "scripts" / "find-python.sh"
 
@@ -98,6 +100,41 @@ def test_training_fingerprint_changes_only_with_training_inputs(tmp_path: Path) 
     (tmp_path / "bot" / "rasa_ext").mkdir(parents=True)
     (tmp_path / "bot" / "rasa_ext" / "intent_ensemble.py").write_text("# new code\n")
     assert fingerprint(tmp_path) != changed_data
+
+
+def _imported_rasa_ext_modules(module: str) -> set[str]:
+    """``module`` and the bot.rasa_ext modules it imports, transitively."""
+    seen: set[str] = set()
+    pending = [module]
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        path = PROJECT_ROOT / (name.replace(".", "/") + ".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("bot.rasa_ext"):
+                pending.append(node.module)
+    return seen
+
+
+def test_every_module_a_trained_component_runs_is_a_training_input() -> None:
+    """Otherwise changing it (the fitting code, say) leaves a stale model in place."""
+    config = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text())
+    components = {
+        step["name"].rpartition(".")[0]
+        for step in config["pipeline"]
+        if step["name"].startswith("bot.rasa_ext.")
+    }
+    modules = set().union(*(_imported_rasa_ext_modules(name) for name in components))
+    files = {name.replace(".", "/") + ".py" for name in modules}
+    assert files <= set(TRAINING_INPUTS), sorted(files - set(TRAINING_INPUTS))
+
+
+def test_make_run_trains_through_the_startup_hook() -> None:
+    command = training_command()
+    assert command[:4] == [sys.executable, "-m", "bot.rasa_ext.server", "train"]
+    assert command[-2:] == ["--fixed-model-name", "current"]
 
 
 def test_action_server_refuses_to_start_without_a_fact_base(tmp_path: Path) -> None:

@@ -1,8 +1,9 @@
-"""The Rasa server's one startup hook: ``install()`` changes Rasa at run time.
+"""The Rasa processes' one startup hook: ``install()`` changes Rasa at run time.
 
 `python -m bot serve rasa` starts Rasa through bot.rasa_ext.server, which calls it
-before Rasa loads the model and endpoints.yml (`make shell` does the same). Nothing
-else patches Rasa: loading a component or the NLG has no side effects.
+before Rasa loads the model and endpoints.yml (`make shell` and `python -m bot train`
+do the same). Nothing else patches Rasa: loading a component or the NLG has no side
+effects.
 
 To change Rasa at run time, write an ``install_*(settings)`` function beside the code
 it belongs to, idempotent, and add it to INSTALLERS.
@@ -57,12 +58,21 @@ def install_diet_load_for_prediction(settings: Settings) -> None:
     diet_load.install()
 
 
+def install_fast_feature_fingerprints(settings: Settings) -> None:
+    """Training fingerprints sparse features from their bytes instead of printing
+    every entry (fingerprints): `python -m bot train` runs this hook too."""
+    from bot.rasa_ext import fingerprints
+
+    fingerprints.install()
+
+
 INSTALLERS: list[Callable[[Settings], None]] = [
     install_action_fallback,
     install_tracker_store_health,
     install_redis_lock_store,
     install_paused_urgent_guard,
     install_diet_load_for_prediction,
+    install_fast_feature_fingerprints,
 ]
 _installed = False
 
