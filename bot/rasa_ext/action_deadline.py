@@ -38,9 +38,12 @@ HARD_CAP_FACTOR = 10.0
 
 # The monitor's tick on a quiet loop: about 50 wake-ups a second, negligible CPU.
 TICK_SECONDS = 0.02
-# A tick this late means the loop is busy: count every loop iteration from then on
-# (one zero-delay tick per iteration) until an iteration takes less than QUIET_SECONDS.
-BUSY_LATENESS_SECONDS = 0.002
+# Timers wake a few ms late on an idle loop too (uvloop's clock has 1 ms steps, and a
+# loaded machine schedules us late): lateness up to this is not counted, so a hung
+# server on an idle loop still gives up close to the timeout. Later than this, the loop
+# is busy: count every loop iteration in full from then on (one zero-delay tick per
+# iteration) until an iteration takes less than QUIET_SECONDS.
+TIMER_SLACK_SECONDS = 0.005
 QUIET_SECONDS = 0.001
 # After the timeout, how soon to look again at the lag at the earliest (no busy loop).
 MIN_RECHECK_SECONDS = 0.02
@@ -59,7 +62,7 @@ class LoopLagMonitor:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self._busy = 0.0
-        self._due = loop.time()
+        self._due = loop.time()  # when the next tick should run, plus its slack
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -78,13 +81,14 @@ class LoopLagMonitor:
     async def _tick(self) -> None:
         delay = TICK_SECONDS
         while True:
-            self._due = self.loop.time() + delay
+            slack = TIMER_SLACK_SECONDS if delay else 0.0
+            self._due = self.loop.time() + delay + slack
             await asyncio.sleep(delay)
             now = self.loop.time()
             late = max(0.0, now - self._due)
             self._busy += late
             self._due = now
-            if delay and late > BUSY_LATENESS_SECONDS:
+            if delay and late > 0:
                 delay = 0.0
             elif not delay and late < QUIET_SECONDS:
                 delay = TICK_SECONDS
