@@ -96,8 +96,10 @@ def unavailable_reply_start() -> str:
 
 
 UNAVAILABLE = unavailable_reply_start()
-# Replies degraded to utter_action_unavailable during the run: under load Rasa's own
-# event-loop backlog can outlast MESO_ACTION_TIMEOUT, and those turns skip the action.
+# Replies degraded to utter_action_unavailable during the run: an action-server call
+# timed out. Rasa's own event-loop backlog no longer counts toward MESO_ACTION_TIMEOUT
+# (bot/rasa_ext/action_deadline.py), so under load this should stay 0 unless the action
+# server itself is slow, or a turn reaches the hard cap of 10 x the timeout.
 degraded_replies = 0
 
 
