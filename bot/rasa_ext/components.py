@@ -91,6 +91,8 @@ RED_FLAGS = tuple(
         r"\bshort(ness)? of breath\b",
         r"\bthroat\b.{0,40}\b(clos|tight|swell|swoll)",
         r"\bwheez",
+        r"\basthma attack",
+        r"\b(seizure|seizing|convuls\w*)",
         r"\bchest (pain|hurts|is hurting|tight)",
         r"\banaphyla",
         r"\b(face|lips?|eyes?|eyelids?|tongue)\b.{0,40}\b(swell|swoll|puff)",

@@ -76,9 +76,12 @@ def test_red_flags_reach_the_urgent_flow_whatever_the_classifier_said(text: str)
     assert classified(text, "nlu_fallback").get(INTENT)["name"] == "report_urgent"
 
 
-def test_general_questions_about_symptoms_stay_answers() -> None:
-    message = classified("can mesotherapy make you faint?", "ask_side_effects")
-    assert message.get(INTENT)["name"] == "ask_side_effects"
+@pytest.mark.parametrize(
+    "text",
+    ["can mesotherapy make you faint?", "can meso trigger an asthma attack or a seizure?"],
+)
+def test_general_questions_about_symptoms_stay_answers(text: str) -> None:
+    assert classified(text, "ask_side_effects").get(INTENT)["name"] == "ask_side_effects"
 
 
 def test_personal_history_is_not_an_emergency_but_a_report_after_treatment_is() -> None:
@@ -101,6 +104,8 @@ def test_button_payloads_and_plain_messages_are_untouched() -> None:
         "so dizzy i cant stand up",
         "worst headache of my life came on suddenly",
         "i think i'm having anaphylaxis",
+        "having a really bad asthma attack now",
+        "my son is having a seizure",
     ],
 )
 def test_more_red_flags(text: str) -> None:
